@@ -1,0 +1,29 @@
+"Shared fixtures: small real-data tables and a quickly trained model (few epochs) for command-line tests."
+import os, subprocess, sys
+from pathlib import Path
+import numpy as np, pandas as pd, pytest
+from alloy_vib.data import load_hardness_data, default_data_path
+
+def run(*args, **kw):
+    "Run a console script; returns CompletedProcess with text output."
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+
+@pytest.fixture(scope='session')
+def mmg():
+    return load_hardness_data()
+
+@pytest.fixture(scope='session')
+def small_csv(tmp_path_factory, mmg):
+    "Every third row of the real default data, written in wide form (the format of the default file)."
+    df = pd.read_csv(default_data_path())
+    p = tmp_path_factory.mktemp('data')/'small.csv'
+    df.iloc[::3].to_csv(p, index=False)
+    return p
+
+@pytest.fixture(scope='session')
+def small_model(tmp_path_factory, small_csv):
+    "A model trained for a few epochs by the command-line tool itself."
+    out = tmp_path_factory.mktemp('models')/'m'
+    r = run('alloy_vib_train', '--data', small_csv, '--out', out, '--epochs', 8, '--quiet')
+    assert r.returncode == 0, r.stderr
+    return out

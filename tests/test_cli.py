@@ -1,0 +1,70 @@
+"Command-line tools: alloy_vib_train and alloy_vib_predict, happy paths and one-line errors."
+import json
+import pandas as pd, pytest
+from conftest import run
+
+def one_line_error(r):
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
+    return lines[0]
+
+def test_train_writes_whole_folder(small_model):
+    files = sorted(p.name for p in small_model.iterdir())
+    assert files == ['attention.csv', 'history.csv', 'metrics.json', 'model.json', 'weights.pt']
+    m = json.loads((small_model/'metrics.json').read_text())
+    for phase in ('train', 'valid'):
+        assert set(m[phase]) == {'mae', 'rmse', 'r2'}
+    hist = pd.read_csv(small_model/'history.csv')
+    assert {'train_loss', 'valid_loss', 'beta', 'train_kl', 'lr'} <= set(hist.columns)
+
+def test_train_summary_line(small_csv, tmp_path):
+    r = run('alloy_vib_train', '--data', small_csv, '--out', tmp_path/'m', '--epochs', 3, '--quiet', '--seed', 2)
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith('trained 1 network(s) on 225 alloys') and 'MAE' in last and 'R²' in last
+
+def test_train_failure_leaves_no_folder(tmp_path):
+    bad = tmp_path/'bad.csv'; bad.write_text('Fe,B,Load,HV\n0.5,0.5,1,300\n0.5,0.6,1,300\n')
+    r = run('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', '--epochs', 2)
+    assert 'row 3' in one_line_error(r)
+    assert not (tmp_path/'m').exists() and list(tmp_path.iterdir()) == [bad]
+
+def test_predict_formula(small_model):
+    r = run('alloy_vib_predict', '--model', small_model, '--formula', 'Fe41B35Nb24', '--load', '0.01')
+    assert r.returncode == 0, r.stderr
+    header, row = r.stdout.strip().splitlines()[-2:]
+    assert header.split()[0] == 'formula' and header.split()[-1] == 'hv_pred'
+    assert row.split()[0] == 'B35Fe41Nb24' and float(row.split()[-1]) > 0
+
+def test_predict_input_csv_with_load_column(small_model, tmp_path):
+    inp = tmp_path/'in.csv'
+    pd.DataFrame({'formula': ['Fe41B35Nb24', 'Zr65Cu17.5Al7.5Ni10'], 'load': [0.01, 1.0]}).to_csv(inp, index=False)
+    out = tmp_path/'pred.csv'
+    r = run('alloy_vib_predict', '--model', small_model, '--input', inp, '--out', out)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out)
+    assert list(df.formula) == ['B35Fe41Nb24', 'Al7.5Cu17.5Ni10Zr65'] and list(df.load) == [0.01, 1.0]
+    assert df.columns[-1] == 'hv_pred' and (df.hv_pred > 0).all()
+
+@pytest.mark.parametrize('args, expected', [
+    (['--formula', 'Fe50Pu50', '--load', '1'], "'Pu' is not in the model's vocabulary"),
+    (['--formula', 'Fe41B35Nb24'], 'pass load'),
+    (['--formula', 'Fe41B35Nb24', '--load', '-2'], 'positive'),
+    (['--load', '1'], 'exactly one of --formula or --input'),
+    (['--formula', 'Fe-B!!', '--load', '1'], 'cannot parse formula'),
+    (['--input', '/nonexistent/in.csv', '--load', '1'], '/nonexistent/in.csv: no such file'),
+])
+def test_predict_errors(small_model, args, expected):
+    assert expected in one_line_error(run('alloy_vib_predict', '--model', small_model, *args))
+
+def test_predict_bad_input_row_named(small_model, tmp_path):
+    inp = tmp_path/'in.csv'
+    inp.write_text('formula,load\nFe41B35Nb24,0.01\nFe40Xx60,0.01\n')
+    msg = one_line_error(run('alloy_vib_predict', '--model', small_model, '--input', inp))
+    assert str(inp) in msg and 'row 3' in msg and "'Xx'" in msg
+
+def test_predict_missing_model(tmp_path):
+    msg = one_line_error(run('alloy_vib_predict', '--model', tmp_path/'nothing', '--formula', 'Fe41B35Nb24', '--load', '1'))
+    assert 'not a saved alloy_vib model' in msg
+    assert 'required' in one_line_error(run('alloy_vib_predict', '--formula', 'Fe41B35Nb24'))

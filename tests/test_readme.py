@@ -1,0 +1,18 @@
+"README.md is generated from nbs/index.ipynb, and CI runs the README's own install and test commands."
+import subprocess, sys
+from pathlib import Path
+ROOT = Path(__file__).resolve().parent.parent
+
+def test_readme_in_step_with_index():
+    r = subprocess.run([sys.executable, str(ROOT/'scripts'/'make_readme'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+def test_ci_reads_commands_from_readme():
+    readme, ci = (ROOT/'README.md').read_text(), (ROOT/'.ci'/'run').read_text()
+    assert 'section_cmd Install' in ci and 'section_cmd Tests' in ci
+    assert 'pip install -c constraints.txt -e ".[dev]"' in readme and 'nbdev_test' in readme
+
+def test_constraints_pin_the_known_good_set():
+    pins = dict(l.split('==') for l in (ROOT/'constraints.txt').read_text().split() if '==' in l)
+    assert pins['torch'] == '2.13.0' and pins['fastai'] == '2.8.7' and pins['fastcore'] == '1.14.5'
+    assert pins['nbdev'] == '2.4.14' and pins['execnb'] == '0.1.18'
