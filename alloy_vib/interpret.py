@@ -373,5 +373,7 @@ def explain_cli(model: str = None,          # model folder written by alloy_vib_
         m = HardnessModel.load(model)
         r = explain(m, formula, input, load, out, baseline, baseline_load, data, n_steps, model_dir=model, max_plots=max_plots)
         worst = max(abs(a['delta']) for a in r['alloys'])
-        print(f"explained {len(r['alloys'])} alloy(s) against baseline {r['baseline']['formula'][:60]} "
+        b = r['baseline']
+        base = b['kind'] if b['kind'] != 'given composition' else b['formula']
+        print(f"explained {len(r['alloys'])} alloy(s) against the {base} "
               f"(max |convergence delta| {worst:.3g} {m.target}) -> {out}: {', '.join(r['files'])}")

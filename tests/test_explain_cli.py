@@ -41,7 +41,7 @@ def test_formula_writes_folder(explained_formula, small_model):
     assert list(a.feature) == elements + ['load'] and set(a.formula) == {'B35Fe41Nb24'}
     assert a[a.feature == 'load'].attribution.item() == 0          # baseline at the same load
     assert s['baseline']['kind'] == 'training-mean composition' and s['baseline']['load'] == 'same as each alloy'
-    assert r.stdout.strip().splitlines()[-1].startswith('explained 1 alloy(s) against baseline')
+    assert r.stdout.strip().splitlines()[-1].startswith('explained 1 alloy(s) against the training-mean composition')
 
 def test_prediction_matches_predict(explained_formula, small_model, tmp_path):
     s = json.loads((explained_formula[0]/'summary.json').read_text())
