@@ -5,7 +5,7 @@
 # %% ../nbs/04_interpret.ipynb #58ce1405
 from __future__ import annotations
 import json, re, sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt, seaborn as sns
