@@ -15,14 +15,15 @@ from fastai.callback.tracker import TrackerCallback, EarlyStoppingCallback
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learner.fit_one_cycle)
 from fastai.metrics import AvgMetric
 from fastai.torch_core import set_seed
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .data import AlloyData, composition_matrix, element_properties, formula_from_fractions
 from .model import VIBAttentionNet, VIBConfig, kl_per_dim, LOAD_FEATURES
 import alloy_vib
 
 # %% auto #0
 __all__ = ['VIBLoss', 'hv_mse', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights', 'group_holdout',
-           'fit_vib_net', 'atomic_dir', 'HardnessModel', 'regression_metrics', 'train_vib']
+           'member_holdouts', 'torch_threads', 'fit_vib_net', 'atomic_dir', 'HardnessModel', 'conformal_quantile',
+           'calibrate', 'domain_of', 'regression_metrics', 'train_vib']
 
 # %% ../nbs/02_train.ipynb #c6ee4384
 class VIBLoss:
@@ -129,6 +130,24 @@ def group_holdout(data: AlloyData, valid_frac: float, seed: int):
     gss = GroupShuffleSplit(n_splits=1, test_size=valid_frac, random_state=seed)
     return next(gss.split(data.X, data.y, data.groups))
 
+def member_holdouts(data: AlloyData, n_models: int, valid_frac: float, seed: int):
+    "Train/validation indices for each ensemble member: disjoint composition-group hold-outs of about `valid_frac` each."
+    if valid_frac <= 0: return [(np.arange(len(data)), np.array([], dtype=int))]*n_models
+    if n_models == 1: return [group_holdout(data, valid_frac, seed)]
+    u, inv = np.unique(data.groups, return_inverse=True)
+    k = min(len(u), max(n_models, int(round(1/valid_frac))))
+    g = np.random.RandomState(seed).permutation(len(u))[inv]
+    folds = list(GroupKFold(k).split(data.X, groups=g))
+    return [folds[m % k] for m in range(n_models)]
+
+@contextmanager
+def torch_threads(n: int|None):
+    "Run the block with `n` intra-op torch threads (None: leave as is), restoring the previous number afterwards."
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
+
 def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfig, epochs=150, lr=3e-3, bs=64,
                 wd=1e-4, lambda_rec=0.1, beta=1e-3, warmup_epochs=20, target_kl=1.0, patience=40, seed=0,
                 progress=False):
@@ -140,7 +159,7 @@ def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfi
     ys = (data.y - y_mu)/y_sd
     dset = lambda idx: list(zip(*_tensors(data.X[idx], None if data.load is None else data.load[idx], ys[idx])))
     has_valid = len(valid_idx) > 0
-    dls = DataLoaders.from_dsets(dset(train_idx), dset(valid_idx if has_valid else train_idx), bs=bs, device='cpu')
+    dls = DataLoaders.from_dsets(dset(train_idx), dset(valid_idx if has_valid else train_idx), bs=bs, device='cpu', num_workers=0)
     cbs = [KLAnnealing(warmup_epochs), LossHistory(), BestWeights(monitor='hv_mse', comp=np.less),
            EarlyStoppingCallback(monitor='hv_mse', comp=np.less, patience=patience)]
     if target_kl: cbs.append(DynamicBeta(target_kl, start_epoch=warmup_epochs))
@@ -208,16 +227,40 @@ class HardnessModel:
         P = np.stack(preds)
         return P.mean(0), P.std(0)
 
+    @property
+    def calibration(self) -> dict|None: return self.meta.get('calibration')
+
+    def predict_interval(self, X, load=None):
+        "Mean, std and the calibrated interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`)."
+        mean, std = self.predict_arrays(X, load)
+        cal = self.calibration
+        if not cal: return mean, std, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+        half = cal['q'] * (std + cal['s0']) if cal['score'] == 'scaled' else np.full_like(mean, cal['q'])
+        return mean, std, mean - half, mean + half
+
+    def domain_distance(self, X) -> np.ndarray:
+        "Euclidean distance of each composition (rows of fractions `X`) to the nearest training composition."
+        dom = self.meta.get('domain')
+        if not dom: return np.full(len(X), np.nan)
+        if getattr(self, '_domain_X', None) is None:
+            self._domain_X = torch.as_tensor(composition_matrix(dom['formulas'], self.elements), dtype=torch.float32)
+        X = torch.as_tensor(np.asarray(X, dtype=float), dtype=torch.float32)
+        return np.concatenate([torch.cdist(X[i:i+4096], self._domain_X).min(1).values.numpy()
+                               for i in range(0, len(X), 4096)]) if len(X) else np.zeros(0)
+
     def predict(self, compositions, load=None) -> pd.DataFrame:
-        "Predict for formula strings, dicts of fractions or a DataFrame: columns formula, load, hv_pred (and hv_std)."
+        "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, hv_pred."
         if isinstance(compositions, pd.DataFrame) and load is None and self.has_load:
             col = next((c for c in ('load', 'Load', 'LOAD') if c in compositions.columns), None)
             if col is not None: load = compositions[col].to_numpy(float)
         X = composition_matrix(compositions, self.elements)
-        mean, std = self.predict_arrays(X, load)
+        mean, std, lo, hi = self.predict_interval(X, load)
         out = pd.DataFrame({'formula': [formula_from_fractions(r, self.elements) for r in X]})
         if self.has_load: out['load'] = self._load_vector(load, len(X))
-        if len(self.nets) > 1: out['hv_std'] = std
+        out['hv_std'], out['hv_lo'], out['hv_hi'] = std, lo, hi
+        dist = self.domain_distance(X)
+        thr = (self.meta.get('domain') or {}).get('threshold', np.inf)
+        out['in_domain'], out['distance'] = dist <= thr, dist
         out['hv_pred'] = mean
         return out
 
@@ -260,6 +303,32 @@ class HardnessModel:
                 f"{'with' if self.has_load else 'without'} load, target {self.target!r})")
 
 # %% ../nbs/02_train.ipynb #325c188c
+def conformal_quantile(scores, alpha: float = 0.1) -> float:
+    "Split-conformal quantile: the ⌈(n+1)(1−α)⌉-th smallest score, or inf when there are too few scores."
+    s = np.sort(np.asarray(scores, float)); k = int(np.ceil((len(s) + 1)*(1 - alpha)))
+    return float(s[k - 1]) if 1 <= k <= len(s) else float('inf')
+
+def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs') -> dict:
+    "Conformal calibration (scalars for `model.json`) from held-out targets `y`, predictions `p` and ensemble spread `std`."
+    r, std = np.abs(np.asarray(y, float) - np.asarray(p, float)), np.asarray(std, float)
+    if score == 'abs': s0, q = 0.0, conformal_quantile(r, alpha)
+    elif score == 'scaled':
+        s0 = float(np.median(std)) if np.median(std) > 0 else float(r.mean() + 1e-9)
+        q = conformal_quantile(r/(std + s0), alpha)
+    else: raise ValueError(f"interval score must be 'abs' or 'scaled', got {score!r}")
+    return dict(method="split conformal on the ensemble members' held-out composition groups", score=score,
+                alpha=float(alpha), q=q, s0=s0, n=int(len(r)))
+
+def domain_of(data: AlloyData, quantile: float = 0.95) -> dict:
+    "Unique training compositions (formulas) and the in-domain threshold on the distance to the nearest of them."
+    X = np.unique(np.round(data.X, 6), axis=0)
+    thr = 0.0
+    if len(X) > 1:
+        D = torch.cdist(torch.as_tensor(X), torch.as_tensor(X)); D.fill_diagonal_(float('inf'))
+        thr = float(np.quantile(D.min(1).values.numpy(), quantile))
+    return dict(formulas=[formula_from_fractions(r, data.elements) for r in X], threshold=thr, quantile=quantile)
+
+# %% ../nbs/02_train.ipynb #eaf47423
 def regression_metrics(y, p) -> dict:
     "MAE, RMSE and R² of predictions `p` for targets `y`."
     y, p = np.asarray(y, float), np.asarray(p, float)
@@ -270,27 +339,36 @@ def regression_metrics(y, p) -> dict:
 def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64, seed: int = 0, n_models: int = 1,
               valid_frac: float = 0.15, lambda_rec: float = 0.1, beta: float = 1e-3, warmup_epochs: int = 20,
               target_kl: float|None = 1.0, patience: int = 40, wd: float = 1e-4, progress: bool = False,
-              **config) -> HardnessModel:
+              alpha: float = 0.1, interval: str = 'abs', threads: int|None = 1, **config) -> HardnessModel:
     "Train the VIB-attention model (an ensemble of `n_models`) on `data`; see the notebook for every term."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
     cfg = VIBConfig(n_elements=len(data.elements), has_load=data.has_load, **config)
     hp = dict(epochs=epochs, lr=lr, bs=bs, seed=seed, n_models=n_models, valid_frac=valid_frac, lambda_rec=lambda_rec,
-              beta=beta, warmup_epochs=warmup_epochs, target_kl=target_kl, patience=patience, wd=wd)
+              beta=beta, warmup_epochs=warmup_epochs, target_kl=target_kl, patience=patience, wd=wd, alpha=alpha,
+              interval=interval)
     nets, hists, atts, mets = [], [], [], []
-    for m in range(n_models):
-        tr, va = group_holdout(data, valid_frac, seed + m)
-        y_mu, y_sd = (data.y.mean(), data.y.std()) if m == 0 else (y_mu, y_sd)
+    y_mu, y_sd = data.y.mean(), data.y.std()
+    oob_sum, oob_n = np.zeros(len(data)), np.zeros(len(data))
+    for m, (tr, va) in enumerate(member_holdouts(data, n_models, valid_frac, seed)):
         if progress: print(f"training network {m+1}/{n_models} on {len(tr)} alloys, {len(va)} held out (composition groups)")
-        net, h, a = fit_vib_net(data, tr, va, y_mu, y_sd, cfg, epochs, lr, bs, wd, lambda_rec, beta, warmup_epochs,
-                                target_kl, patience, seed + m, progress)
+        with torch_threads(threads):
+            net, h, a = fit_vib_net(data, tr, va, y_mu, y_sd, cfg, epochs, lr, bs, wd, lambda_rec, beta, warmup_epochs,
+                                    target_kl, patience, seed + m, progress)
         member = HardnessModel([net], data.elements, y_mu, y_sd, {})
         p = member.predict_arrays(data.X, data.load)[0]
+        oob_sum[va] += p[va]; oob_n[va] += 1
         mets.append({'train': regression_metrics(data.y[tr], p[tr]),
                      **({'valid': regression_metrics(data.y[va], p[va])} if len(va) else {})})
         nets.append(net); hists.append(h.assign(model=m)); atts.append(a.assign(model=m))
     metrics = {ph: {k: float(np.mean([mm[ph][k] for mm in mets])) for k in mets[0][ph]} for ph in mets[0]}
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the default baseline of integrated gradients
-                hyperparameters=hp, metrics=metrics, platform=platform.platform())
-    return HardnessModel(nets, data.elements, y_mu, y_sd, meta, pd.concat(hists, ignore_index=True),
-                         pd.concat(atts, ignore_index=True))
+                hyperparameters=hp, metrics=metrics, platform=platform.platform(),
+                domain=domain_of(data))
+    model = HardnessModel(nets, data.elements, y_mu, y_sd, meta, pd.concat(hists, ignore_index=True),
+                          pd.concat(atts, ignore_index=True))
+    cal = oob_n > 0
+    if cal.sum() >= 10:
+        _, std = model.predict_arrays(data.X[cal], None if data.load is None else data.load[cal])
+        model.meta['calibration'] = calibrate(data.y[cal], oob_sum[cal]/oob_n[cal], std, alpha, interval)
+    return model
