@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from .data import AlloyData, load_hardness_data, default_data_path, formula_from_fractions, sha256_file
-from .train import HardnessModel
+from .train import HardnessModel, torch_threads
 from .cli import cli_errors, write_table
 
 # %% auto #0
@@ -288,8 +288,14 @@ def design_alloys(model: HardnessModel, target: float, load=None, n: int = 20, e
                   min_fraction: float = 0.01, step: float = 0.005, data=None, n_samples: int|None = None,
                   steps: int = 100, lr: float = 0.05, scale: float = 1.0, prior_weight: float = 0.05,
                   quantile: float = 0.9, n_clusters='auto', min_diversity: float = 0.02, tolerance: float|None = None,
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = 0, threads: int|None = 1) -> pd.DataFrame:
     "Propose `n` valid alloys predicted to reach `target` at `load` (see the notebook): rank, formula, fractions, prediction, nearest alloy."
+    with torch_threads(threads):
+        return _design_alloys(model, target, load, n, elements, max_elements, min_fraction, step, data, n_samples, steps, lr,
+                              scale, prior_weight, quantile, n_clusters, min_diversity, tolerance, seed)
+
+def _design_alloys(model, target, load, n, elements, max_elements, min_fraction, step, data, n_samples, steps, lr, scale,
+                   prior_weight, quantile, n_clusters, min_diversity, tolerance, seed):
     if model.has_load and (load is None or not float(load) > 0): raise ValueError(f"pass a positive design load in N, got {load}")
     if not model.has_load and load is not None: raise ValueError("this model was trained without loads; do not pass a load")
     if not np.isfinite(target) or target <= 0: raise ValueError(f"target must be a positive hardness, got {target}")
@@ -301,11 +307,16 @@ def design_alloys(model: HardnessModel, target: float, load=None, n: int = 20, e
     n_samples = n_samples or max(10*n, 200)
     torch.manual_seed(seed)
     cl = cluster_hard_latents(model, data, load, quantile, n_clusters, seed=seed)
-    z0, which = sample_latents(cl, n_samples, scale, seed)
     t1 = time.perf_counter()
-    _, Xd, losses = optimize_latents(model, z0, target, load, steps, lr, allowed, cl, prior_weight, max_elements)
+    Xs, ws, rounds = [], [], 0
+    while rounds < 3:   # a collapsed decoder can map many latents to one composition: widen the sampling until n are unique
+        z0, which = sample_latents(cl, n_samples, scale*2**rounds, seed + rounds)
+        _, Xd, losses = optimize_latents(model, z0, target, load, steps, lr, allowed, cl, prior_weight, max_elements)
+        Xs.append(Xd); ws.append(which); rounds += 1
+        if len(np.unique(sparsify_round(np.concatenate(Xs), max_elements, min_fraction, step), axis=0)) >= n: break
     t2 = time.perf_counter()
-    cands = candidate_table(model, data, Xd, load, target, allowed, max_elements, min_fraction, step, which)
+    cands = candidate_table(model, data, np.concatenate(Xs), load, target, allowed, max_elements, min_fraction, step,
+                            np.concatenate(ws))
     res = select_diverse(cands, model.elements, n, min_diversity)
     used = [e for e in model.elements if (res[e] > 0).any()]
     res = res[['rank', 'formula'] + used + OUTPUT_COLUMNS]
@@ -315,7 +326,7 @@ def design_alloys(model: HardnessModel, target: float, load=None, n: int = 20, e
     res.attrs.update(target=float(target), load=None if load is None else float(load), reached=reached,
                      best_hv=float(best.hv_pred), best_formula=best.formula, tolerance=float(tol),
                      max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()), n_candidates=len(cands),
-                     n_samples=n_samples, evaluations=n_samples*steps*len(model.nets), loss=losses.tolist(),
+                     n_samples=n_samples*rounds, evaluations=n_samples*rounds*steps*len(model.nets), loss=losses.tolist(),
                      n_clusters=len(cl.centers), time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
                      message=(f"target {target:g} {model.target} reached: {best.formula} predicted {best.hv_pred:.0f}" if reached else
                               f"target {target:g} {model.target} is not reachable{'' if load is None else f' at {float(load):g} N'} "
