@@ -17,7 +17,7 @@ import alloy_vib
 
 # %% auto #0
 __all__ = ['SPLITS', 'BASELINES', 'VIB_DEFAULTS', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
-           'cross_validate', 'write_json', 'evaluate_cli']
+           'cross_validate', 'accuracy_table', 'write_json', 'evaluate_cli']
 
 # %% ../nbs/03_evaluate.ipynb #560cae81
 SPLITS = ('group', 'family')
@@ -54,7 +54,7 @@ def interval_scores(y, lo, hi) -> dict:
     return dict(coverage=float(np.mean((y >= lo) & (y <= hi))), width=float(np.mean(hi - lo)))
 
 # %% ../nbs/03_evaluate.ipynb #143add15
-VIB_DEFAULTS = dict(n_models=5)
+VIB_DEFAULTS = dict(n_models=5, lr=0.02, dropout=0.0)
 
 @dataclass
 class CVResult:
@@ -119,7 +119,16 @@ def cross_validate(data: AlloyData, split: str = 'group', folds: int = 5, seed: 
                 baselines={m: repr(BASELINES[m](seed)) for m in models if m in BASELINES})
     return CVResult(split, fs, seed, oof, metrics, info)
 
-# %% ../nbs/03_evaluate.ipynb #af1f5b91
+# %% ../nbs/03_evaluate.ipynb #12279cc0
+def accuracy_table(results: dict, dataset: str = 'mmg_hardness', metrics=('mae', 'rmse', 'r2')) -> pd.DataFrame:
+    "Per-model metrics by split (columns like 'group MAE') from the dict in benchmarks/results/accuracy.json."
+    res = results['results'][dataset]
+    cols = {}
+    for split in [s for s in SPLITS if s in res]:
+        for m in metrics: cols[f'{split} {m.upper().replace("R2", "R²")}'] = {k: v[m] for k, v in res[split]['models'].items()}
+    return pd.DataFrame(cols).round(3)
+
+# %% ../nbs/03_evaluate.ipynb #a892eb4e
 def write_json(obj, path) -> Path:
     "Write `obj` as indented JSON to `path` atomically (temporary file in the same folder, then rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)

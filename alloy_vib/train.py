@@ -27,13 +27,13 @@ __all__ = ['VIBLoss', 'hv_mse', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'At
 
 # %% ../nbs/02_train.ipynb #c6ee4384
 class VIBLoss:
-    "MSE on standardised hardness + λ_rec·reconstruction + β·KL, with β = warmup × beta."
-    def __init__(self, lambda_rec: float = 0.1, beta: float = 1e-3):
-        self.lambda_rec, self.beta, self.warmup, self.last = lambda_rec, beta, 1.0, {}
+    "Hardness loss (MSE or Huber) on standardised hardness + λ_rec·reconstruction + β·KL, with β = warmup × beta."
+    def __init__(self, lambda_rec: float = 0.1, beta: float = 1e-3, huber: float|None = None):
+        self.lambda_rec, self.beta, self.warmup, self.last, self.huber = lambda_rec, beta, 1.0, {}, huber
     @property
     def effective_beta(self): return self.beta * self.warmup
     def __call__(self, out, y):
-        mse = F.mse_loss(out['hv'], y)
+        mse = F.mse_loss(out['hv'], y) if not self.huber else F.huber_loss(out['hv'], y, delta=self.huber)/self.huber
         x, rec = out['x'], out['recon']
         recon = (torch.special.xlogy(x, x) - torch.special.xlogy(x, rec.clamp_min(1e-12))).sum(1).mean()
         kl = kl_per_dim(out['mu'], out['logvar'])
@@ -150,7 +150,7 @@ def torch_threads(n: int|None):
 
 def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfig, epochs=150, lr=3e-3, bs=64,
                 wd=1e-4, lambda_rec=0.1, beta=1e-3, warmup_epochs=20, target_kl=1.0, patience=40, seed=0,
-                progress=False):
+                progress=False, huber=None):
     "Fit one `VIBAttentionNet` with fastai; returns the net (best weights), its history and attention log."
     set_seed(seed, reproducible=True)
     net = VIBAttentionNet(cfg, element_properties(data.elements).values)
@@ -167,7 +167,7 @@ def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfi
         xv = torch.as_tensor(data.X[valid_idx], dtype=torch.float32)
         lv = None if data.load is None else torch.as_tensor(data.load[valid_idx], dtype=torch.float32)
         cbs.append(AttentionLogger(xv, lv, data.elements))
-    learn = Learner(dls, net, loss_func=VIBLoss(lambda_rec, beta), metrics=AvgMetric(hv_mse), cbs=cbs, wd=wd)
+    learn = Learner(dls, net, loss_func=VIBLoss(lambda_rec, beta, huber), metrics=AvgMetric(hv_mse), cbs=cbs, wd=wd)
     if progress: learn.fit_one_cycle(epochs, lr)
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
@@ -339,13 +339,14 @@ def regression_metrics(y, p) -> dict:
 def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64, seed: int = 0, n_models: int = 1,
               valid_frac: float = 0.15, lambda_rec: float = 0.1, beta: float = 1e-3, warmup_epochs: int = 20,
               target_kl: float|None = 1.0, patience: int = 40, wd: float = 1e-4, progress: bool = False,
-              alpha: float = 0.1, interval: str = 'abs', threads: int|None = 1, **config) -> HardnessModel:
+              alpha: float = 0.1, interval: str = 'abs', threads: int|None = 1, huber: float|None = None,
+              **config) -> HardnessModel:
     "Train the VIB-attention model (an ensemble of `n_models`) on `data`; see the notebook for every term."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
     cfg = VIBConfig(n_elements=len(data.elements), has_load=data.has_load, **config)
     hp = dict(epochs=epochs, lr=lr, bs=bs, seed=seed, n_models=n_models, valid_frac=valid_frac, lambda_rec=lambda_rec,
               beta=beta, warmup_epochs=warmup_epochs, target_kl=target_kl, patience=patience, wd=wd, alpha=alpha,
-              interval=interval)
+              interval=interval, huber=huber)
     nets, hists, atts, mets = [], [], [], []
     y_mu, y_sd = data.y.mean(), data.y.std()
     oob_sum, oob_n = np.zeros(len(data)), np.zeros(len(data))
@@ -353,7 +354,7 @@ def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64
         if progress: print(f"training network {m+1}/{n_models} on {len(tr)} alloys, {len(va)} held out (composition groups)")
         with torch_threads(threads):
             net, h, a = fit_vib_net(data, tr, va, y_mu, y_sd, cfg, epochs, lr, bs, wd, lambda_rec, beta, warmup_epochs,
-                                    target_kl, patience, seed + m, progress)
+                                    target_kl, patience, seed + m, progress, huber)
         member = HardnessModel([net], data.elements, y_mu, y_sd, {})
         p = member.predict_arrays(data.X, data.load)[0]
         oob_sum[va] += p[va]; oob_n[va] += 1
