@@ -63,9 +63,11 @@ def test_input_table_reference_load(small_model, tmp_path):
     assert [al['baseline_load'] for al in s['alloys']] == [1.0, 1.0, 1.0]
 
 def test_given_baseline_and_data_fallback(small_model, small_csv, tmp_path):
-    # a model whose recorded training table is gone: the mean-composition baseline needs --data or --baseline
+    # a model without a stored training mean whose recorded training table is gone: the mean-composition baseline
+    # needs --data or --baseline (models from train_vib carry the mean in meta['x_mean'])
     moved = tmp_path/'model'; shutil.copytree(small_model, moved)
     info = json.loads((moved/'model.json').read_text()); info['meta']['source'] = str(tmp_path/'gone.csv')
+    assert info['meta'].pop('x_mean') is not None
     (moved/'model.json').write_text(json.dumps(info))
     args = ['alloy_vib_explain', '--model', moved, '--formula', 'Fe41B35Nb24', '--load', '0.01']
     assert '--data' in one_line_error(run(*args, '--out', tmp_path/'e0'))
