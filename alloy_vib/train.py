@@ -159,6 +159,7 @@ def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfi
     ys = (data.y - y_mu)/y_sd
     dset = lambda idx: list(zip(*_tensors(data.X[idx], None if data.load is None else data.load[idx], ys[idx])))
     has_valid = len(valid_idx) > 0
+    bs = max(1, min(bs, len(train_idx)))  # fastai drops the last partial training batch: keep at least one batch
     dls = DataLoaders.from_dsets(dset(train_idx), dset(valid_idx if has_valid else train_idx), bs=bs, device='cpu', num_workers=0)
     cbs = [KLAnnealing(warmup_epochs), LossHistory(), BestWeights(monitor='hv_mse', comp=np.less),
            EarlyStoppingCallback(monitor='hv_mse', comp=np.less, patience=patience)]
