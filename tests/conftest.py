@@ -24,6 +24,6 @@ def small_csv(tmp_path_factory, mmg):
 def small_model(tmp_path_factory, small_csv):
     "A model trained for a few epochs by the command-line tool itself."
     out = tmp_path_factory.mktemp('models')/'m'
-    r = run('alloy_vib_train', '--data', small_csv, '--out', out, '--epochs', 8, '--quiet')
+    r = run('alloy_vib_train', '--data', small_csv, '--out', out, '--epochs', 8, '--n_models', 2, '--quiet')
     assert r.returncode == 0, r.stderr
     return out
