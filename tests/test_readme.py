@@ -16,3 +16,11 @@ def test_constraints_pin_the_known_good_set():
     pins = dict(l.split('==') for l in (ROOT/'constraints.txt').read_text().split() if '==' in l)
     assert pins['torch'] == '2.13.0' and pins['fastai'] == '2.8.7' and pins['fastcore'] == '1.14.5'
     assert pins['nbdev'] == '2.4.14' and pins['execnb'] == '0.1.18'
+
+def test_readme_accuracy_table_matches_benchmark_json():
+    "The accuracy figures in README.md are exactly those in benchmarks/results/accuracy.json."
+    import json, importlib.util
+    spec = importlib.util.spec_from_file_location('readme_table', ROOT/'benchmarks'/'readme_table.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    table = mod.accuracy_markdown(json.loads((ROOT/'benchmarks'/'results'/'accuracy.json').read_text()))
+    assert table in (ROOT/'README.md').read_text()
