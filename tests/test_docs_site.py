@@ -65,7 +65,9 @@ def browser():
 
 def _pages(site): return sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html'))
 
-def _internal(url, base): return urlparse(url).netloc == urlparse(base).netloc or urlparse(url).hostname == 'localhost'
+def _internal(url, base):
+    "A link into the site served at `base` (an example URL in the prose, such as another localhost port, is not)."
+    return urlparse(url).netloc == urlparse(base).netloc
 
 def test_site_has_home_and_a_page_per_notebook(site, monkeypatch):
     pages = _pages(site)
