@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse, Param, store_true
-from .data import load_hardness_data, composition_matrix, FORMULA_COLUMNS
+from .data import load_hardness_data, composition_matrix, load_column
 from .train import train_vib, HardnessModel, atomic_dir
 from .evaluate import VIB_DEFAULTS
 
@@ -75,7 +75,7 @@ def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> 
         path = Path(input)
         if not path.exists(): raise FileNotFoundError(2, 'no such file', str(path))
         df = pd.read_excel(path) if path.suffix.lower() in ('.xlsx', '.xls') else pd.read_csv(path, encoding='utf-8-sig')
-        lcol = next((c for c in ('load', 'Load', 'LOAD') if c in df.columns), None)
+        lcol = load_column(df)
         if load is None and lcol is not None and model.has_load:
             load = pd.to_numeric(df[lcol], errors='coerce').to_numpy()
             bad = [i for i, v in enumerate(load) if not v > 0]

@@ -11,9 +11,9 @@ import numpy as np, pandas as pd
 from pymatgen.core import Composition, Element
 
 # %% auto #0
-__all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'ELEMENT_PROPERTIES', 'sha256_file',
-           'default_data_path', 'parse_formula', 'formula_from_fractions', 'AlloyData', 'make_alloy_data',
-           'load_hardness_data', 'composition_matrix', 'element_properties']
+__all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'LOAD_COLUMNS', 'ELEMENT_PROPERTIES',
+           'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions', 'AlloyData',
+           'make_alloy_data', 'load_column', 'load_hardness_data', 'composition_matrix', 'element_properties']
 
 # %% ../nbs/00_data.ipynb #8e247ea4
 DEFAULT_FILE = 'mmg_hardness.csv'
@@ -158,6 +158,11 @@ def make_alloy_data(X, elements, y, load=None, target='HV', source='', checksum=
 
 # %% ../nbs/00_data.ipynb #7b727bbc
 FORMULA_COLUMNS = ('formula', 'FORMULA', 'Formula', 'composition', 'Composition', 'COMPOSITION')
+LOAD_COLUMNS = ('load', 'Load', 'LOAD')
+
+def load_column(df: pd.DataFrame) -> str|None:
+    "The name of `df`'s load column (`load`, `Load` or `LOAD`), or None."
+    return next((c for c in LOAD_COLUMNS if c in df.columns), None)
 _SYMBOL_LIKE = re.compile(r'^[A-Z][a-z]?$')
 
 def _read_table(path: Path) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt, seaborn as sns
 from captum.attr import IntegratedGradients
 from fastcore.script import call_parse
 from sklearn.decomposition import PCA
-from .data import AlloyData, composition_matrix, formula_from_fractions, load_hardness_data, sha256_file
+from .data import AlloyData, composition_matrix, formula_from_fractions, load_hardness_data, sha256_file, load_column
 from .model import LOAD_FEATURES
 from .train import HardnessModel, atomic_dir, regression_metrics
 from .cli import cli_errors, predict_table, write_table
@@ -50,7 +50,7 @@ def _fractions(model, compositions, load=None):
     if load is None and model.has_load:
         if isinstance(compositions, AlloyData): load = compositions.load
         elif isinstance(compositions, pd.DataFrame):
-            col = next((c for c in ('load', 'Load', 'LOAD') if c in compositions.columns), None)
+            col = load_column(compositions)
             if col is not None: load = compositions[col].to_numpy(float)
     X = _compositions(model, compositions)
     return X, model._load_vector(load, len(X))

@@ -16,7 +16,7 @@ from fastai.callback.schedule import fit_one_cycle  # noqa: F401 (patches Learne
 from fastai.metrics import AvgMetric
 from fastai.torch_core import set_seed
 from sklearn.model_selection import GroupShuffleSplit, GroupKFold
-from .data import AlloyData, composition_matrix, element_properties, formula_from_fractions
+from .data import AlloyData, composition_matrix, element_properties, formula_from_fractions, load_column
 from .model import VIBAttentionNet, VIBConfig, kl_per_dim, LOAD_FEATURES
 import alloy_vib
 
@@ -252,7 +252,7 @@ class HardnessModel:
     def predict(self, compositions, load=None) -> pd.DataFrame:
         "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, hv_pred."
         if isinstance(compositions, pd.DataFrame) and load is None and self.has_load:
-            col = next((c for c in ('load', 'Load', 'LOAD') if c in compositions.columns), None)
+            col = load_column(compositions)
             if col is not None: load = compositions[col].to_numpy(float)
         X = composition_matrix(compositions, self.elements)
         mean, std, lo, hi = self.predict_interval(X, load)
