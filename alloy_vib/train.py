@@ -4,7 +4,8 @@
 
 # %% ../nbs/02_train.ipynb #63e6908f
 from __future__ import annotations
-import json, os, shutil, tempfile, copy, platform
+import json, os, shutil, tempfile, copy, platform, multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
@@ -23,7 +24,7 @@ import alloy_vib
 # %% auto #0
 __all__ = ['VIBLoss', 'hv_mse', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights', 'group_holdout',
            'member_holdouts', 'torch_threads', 'fit_vib_net', 'atomic_dir', 'HardnessModel', 'conformal_quantile',
-           'calibrate', 'domain_of', 'regression_metrics', 'train_vib']
+           'calibrate', 'domain_of', 'map_members', 'regression_metrics', 'train_vib']
 
 # %% ../nbs/02_train.ipynb #c6ee4384
 class VIBLoss:
@@ -329,6 +330,20 @@ def domain_of(data: AlloyData, quantile: float = 0.95) -> dict:
         thr = float(np.quantile(D.min(1).values.numpy(), quantile))
     return dict(formulas=[formula_from_fractions(r, data.elements) for r in X], threshold=thr, quantile=quantile)
 
+# %% ../nbs/02_train.ipynb #a1c0e002
+def _fit_member(job):
+    "Fit one ensemble member; returns its weights as numpy arrays (they cross process boundaries), history and attention log."
+    data, tr, va, y_mu, y_sd, cfg, kw, threads = job
+    with torch_threads(threads): net, h, a = fit_vib_net(data, tr, va, y_mu, y_sd, cfg, **kw)
+    return {k: v.numpy() for k, v in net.state_dict().items()}, h, a
+
+def map_members(f, jobs, n_jobs: int = 1):
+    "`f` over `jobs` in order: in up to `n_jobs` forked worker processes where the platform can fork, else here."
+    if n_jobs > 1 and len(jobs) > 1 and 'fork' in mp.get_all_start_methods():
+        with ProcessPoolExecutor(min(n_jobs, len(jobs)), mp_context=mp.get_context('fork')) as ex:
+            yield from ex.map(f, jobs)
+    else: yield from map(f, jobs)
+
 # %% ../nbs/02_train.ipynb #eaf47423
 def regression_metrics(y, p) -> dict:
     "MAE, RMSE and R² of predictions `p` for targets `y`."
@@ -341,7 +356,7 @@ def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64
               valid_frac: float = 0.15, lambda_rec: float = 0.1, beta: float = 1e-3, warmup_epochs: int = 20,
               target_kl: float|None = 1.0, patience: int = 40, wd: float = 1e-4, progress: bool = False,
               alpha: float = 0.1, interval: str = 'abs', threads: int|None = 1, huber: float|None = None,
-              **config) -> HardnessModel:
+              n_jobs: int|None = None, **config) -> HardnessModel:
     "Train the VIB-attention model (an ensemble of `n_models`) on `data`; see the notebook for every term."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
     cfg = VIBConfig(n_elements=len(data.elements), has_load=data.has_load, **config)
@@ -351,17 +366,25 @@ def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64
     nets, hists, atts, mets = [], [], [], []
     y_mu, y_sd = data.y.mean(), data.y.std()
     oob_sum, oob_n = np.zeros(len(data)), np.zeros(len(data))
-    for m, (tr, va) in enumerate(member_holdouts(data, n_models, valid_frac, seed)):
-        if progress: print(f"training network {m+1}/{n_models} on {len(tr)} alloys, {len(va)} held out (composition groups)")
-        with torch_threads(threads):
-            net, h, a = fit_vib_net(data, tr, va, y_mu, y_sd, cfg, epochs, lr, bs, wd, lambda_rec, beta, warmup_epochs,
-                                    target_kl, patience, seed + m, progress, huber)
+    splits = member_holdouts(data, n_models, valid_frac, seed)
+    n_jobs = min(n_models, os.cpu_count() or 1) if n_jobs is None else max(1, n_jobs)
+    kw = dict(epochs=epochs, lr=lr, bs=bs, wd=wd, lambda_rec=lambda_rec, beta=beta, warmup_epochs=warmup_epochs,
+              target_kl=target_kl, patience=patience, huber=huber, progress=progress and n_jobs == 1)
+    jobs = [(data, tr, va, y_mu, y_sd, cfg, {**kw, 'seed': seed + m}, threads) for m, (tr, va) in enumerate(splits)]
+    if progress: print(f"training {n_models} network(s) on {len(splits[0][0])} alloys each, "
+                       f"{len(splits[0][1])} held out (composition groups), {min(n_jobs, n_models)} at a time")
+    props = element_properties(data.elements).values
+    for m, ((tr, va), (state, h, a)) in enumerate(zip(splits, map_members(_fit_member, jobs, n_jobs))):
+        net = VIBAttentionNet(cfg, props)
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}); net.eval()
         member = HardnessModel([net], data.elements, y_mu, y_sd, {})
         p = member.predict_arrays(data.X, data.load)[0]
         oob_sum[va] += p[va]; oob_n[va] += 1
         mets.append({'train': regression_metrics(data.y[tr], p[tr]),
                      **({'valid': regression_metrics(data.y[va], p[va])} if len(va) else {})})
         nets.append(net); hists.append(h.assign(model=m)); atts.append(a.assign(model=m))
+        if progress: print(f"network {m+1}/{n_models}: {h.best_epoch.iloc[0] + 1} epochs to its best, "
+                           + (f"hold-out MAE {mets[-1]['valid']['mae']:.1f}" if len(va) else "no hold-out"), flush=True)
     metrics = {ph: {k: float(np.mean([mm[ph][k] for mm in mets])) for k in mets[0][ph]} for ph in mets[0]}
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the default baseline of integrated gradients
