@@ -136,9 +136,9 @@ def _mask_tensor(model, elements):
     return torch.as_tensor(m)
 
 def predict_decoded(model: HardnessModel, x: torch.Tensor, load) -> torch.Tensor:
-    "Standardised hardness of compositions `x` (differentiable), averaged over the ensemble (full forward, eval mode)."
+    "Standardised hardness of compositions `x` (differentiable), averaged over the ensemble (eval mode, z = μ)."
     L = None if not model.has_load else torch.full((len(x),), float(load))
-    return torch.stack([net(x, L)['hv'] for net in model.nets]).mean(0)
+    return torch.stack([net.hardness(x, L) for net in model.nets]).mean(0)
 
 def decode_top(net, z, allowed, K: int):
     "Decoded compositions (n, k) and the same kept to their `K` largest fractions, renormalised (only those carry gradients)."

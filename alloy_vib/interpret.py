@@ -28,7 +28,7 @@ def hardness_function(model: HardnessModel):
     "f(x, log_load) → predicted hardness on the target's scale (HV), the mean over the model's networks."
     def f(x, log_load=None):
         load = None if log_load is None else log_load.exp()
-        return torch.stack([net(x, load)['hv'] for net in model.nets]).mean(0)*model.y_sd + model.y_mu
+        return torch.stack([net.hardness(x, load) for net in model.nets]).mean(0)*model.y_sd + model.y_mu
     return f
 
 def _compositions(model, compositions) -> np.ndarray:

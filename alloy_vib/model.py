@@ -131,8 +131,8 @@ class VIBAttentionNet(nn.Module):
         "Pooled load code (n, d) and load attention (n, 4)."
         return self.load_att((load_features(load) - self.load_mu)/self.load_sd)
 
-    def head_from_z(self, z, load=None):
-        "Standardised hardness (n,), load attention and latent self-attention (n, tokens, tokens) from z."
+    def head_from_z(self, z, load=None, need_weights: bool = True):
+        "Standardised hardness (n,), load attention and latent self-attention (n, tokens, tokens; None unless `need_weights`) from z."
         cfg = self.cfg
         toks = self.z_proj(z.view(z.shape[0], cfg.n_latent_tokens, -1))
         load_att = None
@@ -141,10 +141,14 @@ class VIBAttentionNet(nn.Module):
             lc, load_att = self.load_code(load)
             toks = torch.cat([toks, self.load_proj(lc)[:, None]], 1)
         toks = toks + self.pos
-        a_out, lat_att = self.mha(toks, toks, toks, need_weights=True, average_attn_weights=True)
+        a_out, lat_att = self.mha(toks, toks, toks, need_weights=need_weights, average_attn_weights=True)
         h = self.norm1(toks + a_out)
         h = self.norm2(h + self.ff(h))
         return self.head(h.flatten(1)).squeeze(-1), load_att, lat_att
+
+    def hardness(self, x, load=None):
+        "Standardised hardness (n,) at z = μ, without the decoder or the attention weights: the fast path of prediction."
+        return self.head_from_z(self.encode(x)[0], load, need_weights=False)[0]
 
     def decode(self, z, allowed: torch.Tensor|None = None):
         "Compositions on the simplex (n, k) decoded from z; elements not `allowed` get exactly 0."

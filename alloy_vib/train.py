@@ -223,7 +223,7 @@ class HardnessModel:
         preds = []
         with torch.no_grad(), torch_threads(threads):  # one thread: 5x the throughput of two on busy cores (measured)
             for net in self.nets:
-                p = [net(*_tensors(X[i:i+batch_size], None if L is None else L[i:i+batch_size]))['hv']
+                p = [net.hardness(*_tensors(X[i:i+batch_size], None if L is None else L[i:i+batch_size]))
                      for i in range(0, len(X), batch_size)]
                 preds.append(torch.cat(p).numpy()*self.y_sd + self.y_mu)
         P = np.stack(preds)
