@@ -49,16 +49,18 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
               n_models: int = 5,            # ensemble size (5: the setting evaluated in benchmarks/accuracy.py)
               lr: float = 0.02,             # peak learning rate of the one-cycle schedule (evaluated setting)
               dropout: float = 0.0,         # dropout in the network (evaluated setting)
+              valid_frac: float = 0.0,      # composition groups each network holds out for early stopping (0: none, evaluated)
               quiet: store_true = False):   # no per-epoch progress
     "Train the VIB-attention hardness model on a table of alloys and save it."
     with cli_errors('alloy_vib_train'):
         t0 = time.time()
         d = load_hardness_data(data, target=target, load_col=load_col, formula_col=formula_col)
         print(f"data: {d}")
-        model = train_vib(d, epochs=epochs, seed=seed, n_models=n_models, lr=lr, dropout=dropout, progress=not quiet)
+        model = train_vib(d, epochs=epochs, seed=seed, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac,
+                          progress=not quiet)
         seconds = time.time() - t0
         metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=n_models, seconds=round(seconds, 2),
-                       split='hold-out of composition groups (15 %)')
+                       held_out=model.meta['held_out'])
         with atomic_dir(out) as tmp:
             model.write_files(tmp)
             (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))

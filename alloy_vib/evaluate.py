@@ -54,7 +54,7 @@ def interval_scores(y, lo, hi) -> dict:
     return dict(coverage=float(np.mean((y >= lo) & (y <= hi))), width=float(np.mean(hi - lo)))
 
 # %% ../nbs/03_evaluate.ipynb #143add15
-VIB_DEFAULTS = dict(n_models=5, lr=0.02, dropout=0.0)
+VIB_DEFAULTS = dict(n_models=5, lr=0.02, dropout=0.0, valid_frac=0.0)
 
 @dataclass
 class CVResult:

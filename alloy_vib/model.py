@@ -147,7 +147,7 @@ class VIBAttentionNet(nn.Module):
         return self.head(h.flatten(1)).squeeze(-1), load_att, lat_att
 
     def hardness(self, x, load=None):
-        "Standardised hardness (n,) at z = μ, without the decoder or the attention weights: the fast path of prediction."
+        "Standardised hardness (n,) at z = μ, without the decoder or the attention weights: the prediction path."
         return self.head_from_z(self.encode(x)[0], load, need_weights=False)[0]
 
     def decode(self, z, allowed: torch.Tensor|None = None):

@@ -23,8 +23,8 @@ import alloy_vib
 
 # %% auto #0
 __all__ = ['VIBLoss', 'hv_mse', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights', 'group_holdout',
-           'member_holdouts', 'torch_threads', 'fit_vib_net', 'atomic_dir', 'HardnessModel', 'conformal_quantile',
-           'calibrate', 'domain_of', 'map_members', 'regression_metrics', 'train_vib']
+           'group_folds', 'member_holdouts', 'torch_threads', 'n_workers', 'fit_vib_net', 'atomic_dir', 'HardnessModel',
+           'conformal_quantile', 'calibrate', 'domain_of', 'map_members', 'regression_metrics', 'train_vib']
 
 # %% ../nbs/02_train.ipynb #c6ee4384
 class VIBLoss:
@@ -131,15 +131,18 @@ def group_holdout(data: AlloyData, valid_frac: float, seed: int):
     gss = GroupShuffleSplit(n_splits=1, test_size=valid_frac, random_state=seed)
     return next(gss.split(data.X, data.y, data.groups))
 
+def group_folds(data: AlloyData, k: int, seed: int) -> list:
+    "`k` (train, held-out) index pairs of GroupKFold over composition groups, the groups shuffled with `seed`."
+    u, inv = np.unique(data.groups, return_inverse=True)
+    g = np.random.RandomState(seed).permutation(len(u))[inv]
+    return list(GroupKFold(min(k, len(u))).split(data.X, groups=g))
+
 def member_holdouts(data: AlloyData, n_models: int, valid_frac: float, seed: int):
     "Train/validation indices for each ensemble member: disjoint composition-group hold-outs of about `valid_frac` each."
     if valid_frac <= 0: return [(np.arange(len(data)), np.array([], dtype=int))]*n_models
     if n_models == 1: return [group_holdout(data, valid_frac, seed)]
-    u, inv = np.unique(data.groups, return_inverse=True)
-    k = min(len(u), max(n_models, int(round(1/valid_frac))))
-    g = np.random.RandomState(seed).permutation(len(u))[inv]
-    folds = list(GroupKFold(k).split(data.X, groups=g))
-    return [folds[m % k] for m in range(n_models)]
+    folds = group_folds(data, max(n_models, int(round(1/valid_frac))), seed)
+    return [folds[m % len(folds)] for m in range(n_models)]
 
 @contextmanager
 def torch_threads(n: int|None):
@@ -148,6 +151,10 @@ def torch_threads(n: int|None):
     if n: torch.set_num_threads(n)
     try: yield
     finally: torch.set_num_threads(old)
+
+def n_workers(n_tasks: int, requested: int|None = None) -> int:
+    "Workers for `n_tasks` independent tasks: `requested` (at least 1), or by default one per core, at most `n_tasks`."
+    return max(1, min(n_tasks, os.cpu_count() or 1)) if requested is None else max(1, requested)
 
 def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfig, epochs=150, lr=3e-3, bs=64,
                 wd=1e-4, lambda_rec=0.1, beta=1e-3, warmup_epochs=20, target_kl=1.0, patience=40, seed=0,
@@ -162,13 +169,14 @@ def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfi
     has_valid = len(valid_idx) > 0
     bs = max(1, min(bs, len(train_idx)))  # fastai drops the last partial training batch: keep at least one batch
     dls = DataLoaders.from_dsets(dset(train_idx), dset(valid_idx if has_valid else train_idx), bs=bs, device='cpu', num_workers=0)
-    cbs = [KLAnnealing(warmup_epochs), LossHistory(), BestWeights(monitor='hv_mse', comp=np.less),
-           EarlyStoppingCallback(monitor='hv_mse', comp=np.less, patience=patience)]
+    cbs = [KLAnnealing(warmup_epochs), LossHistory(), BestWeights(monitor='hv_mse', comp=np.less)]
+    # early stopping needs unseen rows: without a hold-out the network trains to the end of the one-cycle schedule
+    if has_valid: cbs.append(EarlyStoppingCallback(monitor='hv_mse', comp=np.less, patience=patience))
     if target_kl: cbs.append(DynamicBeta(target_kl, start_epoch=warmup_epochs))
-    if has_valid:
-        xv = torch.as_tensor(data.X[valid_idx], dtype=torch.float32)
-        lv = None if data.load is None else torch.as_tensor(data.load[valid_idx], dtype=torch.float32)
-        cbs.append(AttentionLogger(xv, lv, data.elements))
+    att_idx = valid_idx if has_valid else train_idx    # attention is logged on the hold-out, or without one on the training rows
+    xa = torch.as_tensor(data.X[att_idx], dtype=torch.float32)
+    la = None if data.load is None else torch.as_tensor(data.load[att_idx], dtype=torch.float32)
+    cbs.append(AttentionLogger(xa, la, data.elements))
     learn = Learner(dls, net, loss_func=VIBLoss(lambda_rec, beta, huber), metrics=AvgMetric(hv_mse), cbs=cbs, wd=wd)
     if progress: learn.fit_one_cycle(epochs, lr)
     else:
@@ -176,8 +184,7 @@ def fit_vib_net(data: AlloyData, train_idx, valid_idx, y_mu, y_sd, cfg: VIBConfi
     net.eval()
     hist = pd.DataFrame(learn.loss_history.rows)
     hist['best_epoch'] = learn.best_weights.best_epoch
-    att = pd.DataFrame(learn.attention_logger.rows) if has_valid else pd.DataFrame()
-    return net, hist, att
+    return net, hist, pd.DataFrame(learn.attention_logger.rows)
 
 # %% ../nbs/02_train.ipynb #0e59c92b
 @contextmanager
@@ -225,7 +232,7 @@ class HardnessModel:
                 p = [net.hardness(*_tensors(X[i:i+batch_size], None if L is None else L[i:i+batch_size]))
                      for i in range(0, len(X), batch_size)]
             return torch.cat(p).numpy()*self.y_sd + self.y_mu
-        workers = min(len(self.nets), os.cpu_count() or 1) if workers is None else max(1, workers)
+        workers = n_workers(len(self.nets), workers)
         with torch_threads(threads):  # one intra-op thread: 5x the throughput of two on busy cores (measured)
             if workers > 1 and len(X) >= 1000:   # members in parallel threads (torch releases the GIL); same numbers
                 with ThreadPoolExecutor(workers) as ex: preds = list(ex.map(member, self.nets))
@@ -314,7 +321,7 @@ def conformal_quantile(scores, alpha: float = 0.1) -> float:
     s = np.sort(np.asarray(scores, float)); k = int(np.ceil((len(s) + 1)*(1 - alpha)))
     return float(s[k - 1]) if 1 <= k <= len(s) else float('inf')
 
-def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs') -> dict:
+def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str = 'held-out rows') -> dict:
     "Conformal calibration (scalars for `model.json`) from held-out targets `y`, predictions `p` and ensemble spread `std`."
     r, std = np.abs(np.asarray(y, float) - np.asarray(p, float)), np.asarray(std, float)
     if score == 'abs': s0, q = 0.0, conformal_quantile(r, alpha)
@@ -322,7 +329,7 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs') -> dict:
         s0 = float(np.median(std)) if np.median(std) > 0 else float(r.mean() + 1e-9)
         q = conformal_quantile(r/(std + s0), alpha)
     else: raise ValueError(f"interval score must be 'abs' or 'scaled', got {score!r}")
-    return dict(method="split conformal on the ensemble members' held-out composition groups", score=score,
+    return dict(method=f"split conformal on {held_out}", score=score,
                 alpha=float(alpha), q=q, s0=s0, n=int(len(r)))
 
 def domain_of(data: AlloyData, quantile: float = 0.95) -> dict:
@@ -360,44 +367,59 @@ def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64
               valid_frac: float = 0.15, lambda_rec: float = 0.1, beta: float = 1e-3, warmup_epochs: int = 20,
               target_kl: float|None = 1.0, patience: int = 40, wd: float = 1e-4, progress: bool = False,
               alpha: float = 0.1, interval: str = 'abs', threads: int|None = 1, huber: float|None = None,
-              n_jobs: int|None = None, **config) -> HardnessModel:
+              n_jobs: int|None = None, calib_folds: int = 5, **config) -> HardnessModel:
     "Train the VIB-attention model (an ensemble of `n_models`) on `data`; see the notebook for every term."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
     cfg = VIBConfig(n_elements=len(data.elements), has_load=data.has_load, **config)
     hp = dict(epochs=epochs, lr=lr, bs=bs, seed=seed, n_models=n_models, valid_frac=valid_frac, lambda_rec=lambda_rec,
               beta=beta, warmup_epochs=warmup_epochs, target_kl=target_kl, patience=patience, wd=wd, alpha=alpha,
-              interval=interval, huber=huber)
-    nets, hists, atts, mets = [], [], [], []
+              interval=interval, huber=huber, calib_folds=calib_folds)
     y_mu, y_sd = data.y.mean(), data.y.std()
-    oob_sum, oob_n = np.zeros(len(data)), np.zeros(len(data))
     splits = member_holdouts(data, n_models, valid_frac, seed)
-    n_jobs = min(n_models, os.cpu_count() or 1) if n_jobs is None else max(1, n_jobs)
+    # without member hold-outs, `calib_folds` extra networks trained on all but one fold each give held-out predictions
+    cross_fit = group_folds(data, calib_folds, seed + 1000) if valid_frac <= 0 and calib_folds > 1 else []
+    none = np.array([], dtype=int)
+    specs = [(tr, va, seed + m) for m, (tr, va) in enumerate(splits)] + \
+            [(tr, none, seed + n_models + i) for i, (tr, _) in enumerate(cross_fit)]
+    n_jobs = n_workers(len(specs), n_jobs)
     kw = dict(epochs=epochs, lr=lr, bs=bs, wd=wd, lambda_rec=lambda_rec, beta=beta, warmup_epochs=warmup_epochs,
               target_kl=target_kl, patience=patience, huber=huber, progress=progress and n_jobs == 1)
-    jobs = [(data, tr, va, y_mu, y_sd, cfg, {**kw, 'seed': seed + m}, threads) for m, (tr, va) in enumerate(splits)]
-    if progress: print(f"training {n_models} network(s) on {len(splits[0][0])} alloys each, "
-                       f"{len(splits[0][1])} held out (composition groups), {min(n_jobs, n_models)} at a time")
+    jobs = [(data, tr, va, y_mu, y_sd, cfg, {**kw, 'seed': s}, threads) for tr, va, s in specs]
+    if progress: print(f"training {n_models} network(s) on {len(splits[0][0])} alloys each, {len(splits[0][1])} held out "
+                       f"(composition groups)" + (f", and {len(cross_fit)} cross-fitted networks for calibration" if cross_fit else "")
+                       + f"; {min(n_jobs, len(specs))} at a time", flush=True)
     props = element_properties(data.elements).values
-    for m, ((tr, va), (state, h, a)) in enumerate(zip(splits, map_members(_fit_member, jobs, n_jobs))):
+    P, held = np.zeros((n_models, len(data))), np.full(len(data), np.nan)   # members' predictions; held-out predictions
+    nets, hists, atts, mets = [], [], [], []
+    for i, (state, h, a) in enumerate(map_members(_fit_member, jobs, n_jobs)):
         net = VIBAttentionNet(cfg, props)
         net.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}); net.eval()
-        member = HardnessModel([net], data.elements, y_mu, y_sd, {})
-        p = member.predict_arrays(data.X, data.load)[0]
-        oob_sum[va] += p[va]; oob_n[va] += 1
-        mets.append({'train': regression_metrics(data.y[tr], p[tr]),
-                     **({'valid': regression_metrics(data.y[va], p[va])} if len(va) else {})})
-        nets.append(net); hists.append(h.assign(model=m)); atts.append(a.assign(model=m))
-        if progress: print(f"network {m+1}/{n_models}: {h.best_epoch.iloc[0] + 1} epochs to its best, "
-                           + (f"hold-out MAE {mets[-1]['valid']['mae']:.1f}" if len(va) else "no hold-out"), flush=True)
+        p = HardnessModel([net], data.elements, y_mu, y_sd, {}).predict_arrays(data.X, data.load)[0]
+        if i < n_models:
+            tr, va = splits[i]; P[i] = p
+            mets.append({'train': regression_metrics(data.y[tr], p[tr]),
+                         **({'valid': regression_metrics(data.y[va], p[va])} if len(va) else {})})
+            nets.append(net); hists.append(h.assign(model=i)); atts.append(a.assign(model=i))
+            if progress: print(f"network {i+1}/{n_models}: {h.best_epoch.iloc[0] + 1} epochs to its best, "
+                               + (f"hold-out MAE {mets[-1]['valid']['mae']:.1f}" if len(va) else "no hold-out"), flush=True)
+        else:
+            te = cross_fit[i - n_models][1]; held[te] = p[te]
+            if progress: print(f"calibration network {i - n_models + 1}/{len(cross_fit)}: held-out MAE "
+                               f"{np.abs(p[te] - data.y[te]).mean():.1f}", flush=True)
     metrics = {ph: {k: float(np.mean([mm[ph][k] for mm in mets])) for k in mets[0][ph]} for ph in mets[0]}
+    if cross_fit: metrics['valid'] = regression_metrics(data.y, held)
+    else:  # each held-out row is predicted by the member(s) that never saw it
+        oob = np.zeros((n_models, len(data)), bool)
+        for i, (_, va) in enumerate(splits): oob[i, va] = True
+        seen = oob.any(0); held[seen] = (P*oob).sum(0)[seen]/oob.sum(0)[seen]
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the default baseline of integrated gradients
-                hyperparameters=hp, metrics=metrics, platform=platform.platform(),
-                domain=domain_of(data))
+                hyperparameters=hp, metrics=metrics, platform=platform.platform(), domain=domain_of(data),
+                held_out='cross-fitted networks (composition-group folds)' if cross_fit else
+                         "the ensemble members' own hold-outs (composition groups)" if valid_frac > 0 else 'none')
     model = HardnessModel(nets, data.elements, y_mu, y_sd, meta, pd.concat(hists, ignore_index=True),
                           pd.concat(atts, ignore_index=True))
-    cal = oob_n > 0
+    cal = np.isfinite(held)
     if cal.sum() >= 10:
-        _, std = model.predict_arrays(data.X[cal], None if data.load is None else data.load[cal])
-        model.meta['calibration'] = calibrate(data.y[cal], oob_sum[cal]/oob_n[cal], std, alpha, interval)
+        model.meta['calibration'] = calibrate(data.y[cal], held[cal], P.std(0)[cal], alpha, interval, meta['held_out'])
     return model

@@ -1,6 +1,6 @@
 """Accuracy benchmark: grouped cross-validation of the VIB model against tree baselines on the same folds.
 
-Full run (writes benchmarks/results/accuracy.json; about 20-40 min on 2 cores):
+Full run (writes benchmarks/results/accuracy.json; about 50 min on 2 cores):
     python benchmarks/accuracy.py
 Smoke run for CI (tiny: 2 folds, a subset, a few epochs; < 60 s; writes benchmarks/results/accuracy_smoke.json):
     python benchmarks/accuracy.py --smoke
@@ -13,7 +13,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 PROTOCOL = ("{folds}-fold GroupKFold cross-validation (seed {seed}) over unique compositions ('group') and over element "
             "families ('family'); every model is trained and scored on the same folds; baselines (scikit-learn defaults) "
-            "use element fractions + log(load); the VIB model's early-stopping hold-outs and conformal calibration come "
+            "use element fractions + log(load); the VIB model's conformal calibration (cross-fitted networks) comes "
             "from the training part of each fold only.")
 
 

@@ -38,9 +38,10 @@ def main(argv=None):
                **environment(), vib_settings={**VIB_DEFAULTS, **vkw}, n_rows=len(data), folds=folds)
     # ExtraTrees cross-validation: the reference time of this run
     et, t_et = timed(lambda: cross_validate(data, 'group', folds, a.seed, models=('extra_trees',)))
-    # one training of the default VIB model (the ensemble) and of a single network, on all rows
+    # one training of the default VIB model (the ensemble and its cross-fitted calibration networks) and of a single
+    # network without calibration networks, on all rows
     model, t_model = timed(lambda: train_vib(data, seed=a.seed, **{**VIB_DEFAULTS, **vkw}))
-    _, t_one = timed(lambda: train_vib(data, seed=a.seed, **{**VIB_DEFAULTS, **vkw, 'n_models': 1}))
+    _, t_one = timed(lambda: train_vib(data, seed=a.seed, **{**VIB_DEFAULTS, **vkw, 'n_models': 1, 'calib_folds': 0}))
     # full cross-validation of the VIB model on the same folds
     vib, t_vib_cv = timed(lambda: cross_validate(data, 'group', folds, a.seed, models=('vib',), vib_kwargs=vkw))
     # prediction throughput: mean and std of the ensemble (predict_arrays), and the full table (predict)
