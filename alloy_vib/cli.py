@@ -65,7 +65,8 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
             model.write_files(tmp)
             (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
         v = metrics.get('valid', metrics['train'])
-        print(f"trained {n_models} network(s) on {len(d)} alloys in {seconds:.1f} s: hold-out MAE {v['mae']:.1f}, "
+        print(f"trained {n_models} network(s) on {len(d)} alloys in {seconds:.1f} s: "
+              f"{'held-out' if 'valid' in metrics else 'training'} MAE {v['mae']:.1f}, "
               f"RMSE {v['rmse']:.1f}, R² {v['r2']:.3f} ({target}) -> {out}")
 
 # %% ../nbs/06_cli.ipynb #ca3a190c
