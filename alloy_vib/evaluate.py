@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
-from sklearn.model_selection import GroupKFold
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, HistGradientBoostingRegressor
 from .data import AlloyData, load_hardness_data
-from .train import train_vib, regression_metrics
+from .train import train_vib, regression_metrics, group_folds
 import alloy_vib
 
 # %% auto #0
@@ -33,8 +32,7 @@ def cv_folds(data: AlloyData, split: str = 'group', folds: int = 5, seed: int = 
     g = split_groups(data, split)
     u, inv = np.unique(g, return_inverse=True)
     if not 2 <= folds <= len(u): raise ValueError(f"folds must be between 2 and the number of {dict(group='compositions', family='families')[split]} ({len(u)}), got {folds}")
-    perm = np.random.RandomState(seed).permutation(len(u))[inv]
-    return [(tr, te) for tr, te in GroupKFold(folds).split(np.zeros((len(g), 1)), groups=perm)]
+    return group_folds(g, folds, seed)
 
 # %% ../nbs/03_evaluate.ipynb #2b16071f
 BASELINES = {

@@ -131,17 +131,17 @@ def group_holdout(data: AlloyData, valid_frac: float, seed: int):
     gss = GroupShuffleSplit(n_splits=1, test_size=valid_frac, random_state=seed)
     return next(gss.split(data.X, data.y, data.groups))
 
-def group_folds(data: AlloyData, k: int, seed: int) -> list:
-    "`k` (train, held-out) index pairs of GroupKFold over composition groups, the groups shuffled with `seed`."
-    u, inv = np.unique(data.groups, return_inverse=True)
+def group_folds(groups, k: int, seed: int) -> list:
+    "`k` (train, held-out) index pairs of GroupKFold over the group id of each row, the groups shuffled with `seed`."
+    u, inv = np.unique(groups, return_inverse=True)
     g = np.random.RandomState(seed).permutation(len(u))[inv]
-    return list(GroupKFold(min(k, len(u))).split(data.X, groups=g))
+    return list(GroupKFold(min(k, len(u))).split(np.zeros((len(g), 1)), groups=g))
 
 def member_holdouts(data: AlloyData, n_models: int, valid_frac: float, seed: int):
     "Train/validation indices for each ensemble member: disjoint composition-group hold-outs of about `valid_frac` each."
     if valid_frac <= 0: return [(np.arange(len(data)), np.array([], dtype=int))]*n_models
     if n_models == 1: return [group_holdout(data, valid_frac, seed)]
-    folds = group_folds(data, max(n_models, int(round(1/valid_frac))), seed)
+    folds = group_folds(data.groups, max(n_models, int(round(1/valid_frac))), seed)
     return [folds[m % len(folds)] for m in range(n_models)]
 
 @contextmanager
@@ -377,7 +377,7 @@ def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64
     y_mu, y_sd = data.y.mean(), data.y.std()
     splits = member_holdouts(data, n_models, valid_frac, seed)
     # without member hold-outs, `calib_folds` extra networks trained on all but one fold each give held-out predictions
-    cross_fit = group_folds(data, calib_folds, seed + 1000) if valid_frac <= 0 and calib_folds > 1 else []
+    cross_fit = group_folds(data.groups, calib_folds, seed + 1000) if valid_frac <= 0 and calib_folds > 1 else []
     none = np.array([], dtype=int)
     specs = [(tr, va, seed + m) for m, (tr, va) in enumerate(splits)] + \
             [(tr, none, seed + n_models + i) for i, (tr, _) in enumerate(cross_fit)]
