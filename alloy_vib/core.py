@@ -213,8 +213,10 @@ def _watch_parent(ppid: int):
     os._exit(1)
 
 def die_with_parent(ppid: int|None = None):
-    "Make the calling (worker) process exit when its parent process `ppid` dies."
+    "Make the calling (worker) process exit when its parent process `ppid` dies; Ctrl-C is left to the parent."
     ppid = ppid or os.getppid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent stops its workers itself, without their tracebacks
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # a worker forked from a command does not inherit its SIGTERM handler
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)

@@ -5,7 +5,7 @@
 # %% ../nbs/03_train.ipynb #63e6908f
 from __future__ import annotations
 import json, math, os, copy, platform, multiprocessing as mp
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
@@ -391,12 +391,13 @@ def _fit_member(job):
 def map_members(f, jobs, n_jobs: int = 1):
     "`f` over `jobs` in order: in up to `n_jobs` forked worker processes (that die with this one) where the platform can fork, else here."
     if n_jobs > 1 and len(jobs) > 1 and 'fork' in mp.get_all_start_methods():
-        pool = mp.get_context('fork').Pool(min(n_jobs, len(jobs)), initializer=die_with_parent, initargs=(os.getpid(),))
-        try:
-            yield from pool.imap(f, jobs)
-            pool.close()
-        finally:
-            pool.terminate(); pool.join()     # on an error or Ctrl-C the workers stop at once
+        ex = ProcessPoolExecutor(min(n_jobs, len(jobs)), mp_context=mp.get_context('fork'), initializer=die_with_parent,
+                                 initargs=(os.getpid(),))
+        try: yield from ex.map(f, jobs)      # a worker that dies (out of memory) raises BrokenProcessPool here, never hangs
+        except BaseException:                # an error or Ctrl-C: stop the workers now, not after their current network
+            for p in list((getattr(ex, '_processes', None) or {}).values()): p.kill()
+            ex.shutdown(wait=False, cancel_futures=True); raise
+        ex.shutdown()
     else: yield from map(f, jobs)
 
 # %% ../nbs/03_train.ipynb #eaf47423

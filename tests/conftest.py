@@ -8,6 +8,16 @@ def run(*args, **kw):
     "Run a console script; returns CompletedProcess with text output."
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
 
+def one_line_error(r, code=None):
+    "The one stderr line of a failed command `r` (from `run`): exit 1 or 2 (or `code`), no traceback, at most 400 characters, starting with `prog: error: `."
+    assert r.returncode == code if code is not None else r.returncode in (1, 2), (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr[-4000:]
+    assert len(lines[0]) <= 400, f"{len(lines[0])} characters: {lines[0][:1000]}"
+    prog = Path(str(r.args[0])).name
+    assert lines[0].startswith(f'{prog}: error: '), lines[0]
+    return lines[0]
+
 @pytest.fixture(scope='session')
 def mmg():
     return load_hardness_data()

@@ -1,13 +1,7 @@
 "Command-line tools: alloy_vib_train and alloy_vib_predict, happy paths and one-line errors."
 import json
 import pandas as pd, pytest
-from conftest import run
-
-def one_line_error(r):
-    assert r.returncode != 0
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
-    return lines[0]
+from conftest import run, one_line_error
 
 def test_train_writes_whole_folder(small_model):
     files = sorted(p.name for p in small_model.iterdir())

@@ -1,17 +1,10 @@
 "alloy_vib_explain: attributions, summary and plots for a saved model; one-line errors on bad input."
 import json, shutil
 import pandas as pd, pytest
-from conftest import run
+from conftest import run, one_line_error
 from alloy_vib.data import load_hardness_data, formula_from_fractions
 
 PNG = b'\x89PNG\r\n\x1a\n'
-
-def one_line_error(r):
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
-    assert lines[0].startswith('alloy_vib_explain: error: ')
-    return lines[0]
 
 def check_complete(out, tol=1.0):
     "Every alloy's attributions (from the CSV) add up to prediction − baseline prediction (from the JSON) within tol HV."

@@ -1,0 +1,442 @@
+"Issue 11 (reliability): refused outputs, table checks in predict, no broken or tampered models, no hangs, workers that die with their parent, streaming at scale."
+import json, os, resource, shutil, signal, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import numpy as np, pandas as pd, pytest, torch
+from conftest import one_line_error
+from alloy_vib.data import default_data_path, formula_from_fractions
+
+MEMORY = 4 << 30        # address-space limit of the commands below, so a runaway read or allocation fails instead of the machine
+FAST = ('--n_samples', 40, '--steps', 5)   # quick alloy_vib_design runs
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Helpers. Starting a console script costs ~5 s of imports (torch, fastai), so the many quick error cases run through `cli`:
+# one server process imports the package once, then forks a child per command that runs the installed console script file
+# itself (runpy, as `__main__`), with its own cwd, environment, stdout/stderr files, memory limit and a SIGALRM time limit.
+# Signals, pipes and timing-sensitive checks use real processes (`run`, `run_limited`, Popen).
+
+SERVER = r'''
+import atexit, importlib, json, os, resource, runpy, signal, sys, traceback
+if sys.path[0] == '': sys.path.pop(0)   # like a console script: the package comes from sys.path, not the working directory
+from importlib.metadata import entry_points
+for ep in entry_points(group='console_scripts'):
+    if ep.name.startswith('alloy_vib_'): importlib.import_module(ep.module)
+for line in sys.stdin:
+    job = json.loads(line)
+    sys.stdout.flush(); sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (job['memory'], job['memory']))
+            signal.alarm(job['timeout'])
+            os.chdir(job['cwd']); os.environ.clear(); os.environ.update(job['env'])
+            for fd, name, mode in ((0, os.devnull, os.O_RDONLY), (1, job['stdout'], os.O_WRONLY|os.O_CREAT|os.O_TRUNC),
+                                   (2, job['stderr'], os.O_WRONLY|os.O_CREAT|os.O_TRUNC)):
+                f = os.open(name, mode); os.dup2(f, fd); os.close(f)
+            sys.argv = [job['script'], *job['args']]
+            try: runpy.run_path(job['script'], run_name='__main__'); code = 0
+            except SystemExit as e: code = e.code
+            except BaseException: traceback.print_exc(); code = 1
+            if code is None: code = 0
+            elif not isinstance(code, int): print(code, file=sys.stderr); code = 1
+            atexit._run_exitfuncs()
+            sys.stdout.flush(); sys.stderr.flush()
+        finally: os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
+'''
+
+class ForkServer:
+    "Run console scripts in forked children of one process that has already imported alloy_vib (see above)."
+    def __init__(self):
+        self.p = subprocess.Popen([sys.executable, '-c', SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def __call__(self, prog, *args, cwd=None, env=None, timeout=60):
+        script = shutil.which(prog) or str(Path(sys.executable).parent/prog)
+        with tempfile.TemporaryDirectory() as d:
+            job = dict(script=script, args=[str(a) for a in args], cwd=str(cwd or os.getcwd()), env={**os.environ, **(env or {})},
+                       stdout=f'{d}/out', stderr=f'{d}/err', timeout=timeout, memory=MEMORY)
+            t0 = time.monotonic()
+            self.p.stdin.write(json.dumps(job) + '\n'); self.p.stdin.flush()
+            line = self.p.stdout.readline()
+            assert line, 'the fork server died'
+            r = subprocess.CompletedProcess([prog, *job['args']], json.loads(line), Path(d, 'out').read_text(errors='replace'),
+                                            Path(d, 'err').read_text(errors='replace'))
+        r.seconds = time.monotonic() - t0
+        assert r.returncode != -signal.SIGALRM, f"{prog} {' '.join(job['args'])}: still running after {timeout} s"
+        return r
+    def close(self): self.p.stdin.close(); self.p.wait(30)
+
+@pytest.fixture(scope='module')
+def cli():
+    s = ForkServer(); yield s; s.close()
+
+def _limit_memory(): resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+def run_limited(*args, timeout=60, **kw):
+    "A real process with limited memory; `.seconds` is its run time, `.timed_out` whether it was killed at `timeout`."
+    t0 = time.monotonic()
+    try: r = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, preexec_fn=_limit_memory, **kw)
+    except subprocess.TimeoutExpired as e:
+        r = subprocess.CompletedProcess([str(a) for a in args], None, e.stdout or '', e.stderr or ''); r.timed_out = True
+    else: r.timed_out = False
+    r.seconds = time.monotonic() - t0
+    return r
+
+def run_parallel(*jobs, timeout=60):
+    "`run_limited` for several commands (argument tuples) at once."
+    with ThreadPoolExecutor(len(jobs)) as ex: return list(ex.map(lambda j: run_limited(*j, timeout=timeout), jobs))
+
+def tree(folder) -> dict:
+    "Every path under `folder` (hidden ones too) with its bytes (None for folders): compare before and after a command."
+    folder = Path(folder)
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob('*'))}
+
+def hidden(folder) -> list: return sorted(p.name for p in Path(folder).iterdir() if p.name.startswith('.'))
+
+@pytest.fixture(scope='module')
+def rows40(tmp_path_factory):
+    "The first 40 rows of the default data (wide: element columns, Load, HV)."
+    p = tmp_path_factory.mktemp('rows40')/'t40.csv'
+    pd.read_csv(default_data_path()).head(40).to_csv(p, index=False)
+    return p
+
+def copy_model(small_model, dest) -> Path:
+    shutil.copytree(small_model, dest); return Path(dest)
+
+def edit_json(path, f):
+    info = json.loads(Path(path).read_text()); f(info); Path(path).write_text(json.dumps(info))
+
+TRAIN = ('--epochs', 2, '--n_models', 1, '--quiet')
+PREDICT = ('--formula', 'Fe41B35Nb24', '--load', 1)
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 1: output folders. Existing folders are written into only when empty or our own output of the same kind; never the
+# data file's folder, the working directory or one of its ancestors, or the input model folder. Refusals: exit 2, disk unchanged.
+
+def _foreign(folder):
+    folder.mkdir(parents=True, exist_ok=True); (folder/'notes.txt').write_text('my notes\n'); return folder
+
+@pytest.mark.parametrize('kind', ['foreign_folder', 'data_folder', 'model_with_extra_file', 'other_model_json', 'explanation_folder'])
+def test_train_out_refused(cli, rows40, small_model, tmp_path, kind):
+    "Issue 11 case 1: alloy_vib_train --out onto a folder that is not empty and not its own model output is refused, nothing changed."
+    data = tmp_path/'in'/'t.csv'; data.parent.mkdir(); shutil.copy(rows40, data)
+    out = tmp_path/'out'
+    if kind == 'foreign_folder': _foreign(out)
+    elif kind == 'data_folder': out = data.parent
+    elif kind == 'model_with_extra_file': _foreign(copy_model(small_model, out))
+    elif kind == 'other_model_json': out.mkdir(); (out/'model.json').write_text('{"format": "someone-else", "elements": []}')
+    elif kind == 'explanation_folder':
+        out.mkdir(); (out/'summary.json').write_text('{"alloys": []}'); (out/'attributions.csv').write_text('formula\n')
+    before = tree(tmp_path)
+    msg = one_line_error(cli('alloy_vib_train', '--data', data, '--out', out, *TRAIN), code=2)
+    assert str(out) in msg, msg
+    assert tree(tmp_path) == before
+
+@pytest.mark.parametrize('where', ['dot', 'cwd_absolute', 'cwd_ancestor'])
+def test_train_out_cwd_refused(cli, rows40, tmp_path, where):
+    "Issue 11 case 1: alloy_vib_train --out the working directory (even empty) or an ancestor of it is refused, nothing changed."
+    cwd = tmp_path/'a'/'b'; cwd.mkdir(parents=True)
+    out = {'dot': '.', 'cwd_absolute': cwd, 'cwd_ancestor': tmp_path/'a'}[where]
+    before = tree(tmp_path)
+    one_line_error(cli('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN, cwd=cwd), code=2)
+    assert tree(tmp_path) == before
+
+def test_train_out_empty_folder_and_rerun_allowed(cli, rows40, tmp_path):
+    "Issue 11 case 1: an empty folder, and re-running onto the command's own earlier output, are allowed (exit 0)."
+    out = tmp_path/'m'; out.mkdir()
+    for _ in range(2):
+        r = cli('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN)
+        assert r.returncode == 0, r.stderr
+        assert {'model.json', 'weights.pt'} <= {p.name for p in out.iterdir()}
+    assert hidden(tmp_path) == []
+
+@pytest.mark.parametrize('kind', ['model_folder', 'foreign_folder', 'explanation_with_extra_file', 'data_folder', 'cwd'])
+def test_explain_out_refused(cli, small_model, small_csv, tmp_path, kind):
+    "Issue 11 case 1: alloy_vib_explain --out onto the input model, a foreign folder, a tampered explanation, the data folder or the cwd is refused."
+    model = copy_model(small_model, tmp_path/'model')
+    data = tmp_path/'in'/'t.csv'; data.parent.mkdir(); shutil.copy(small_csv, data)
+    cwd = tmp_path/'work'; cwd.mkdir()
+    out = {'model_folder': model, 'foreign_folder': _foreign(tmp_path/'o'), 'data_folder': data.parent, 'cwd': Path('.')}.get(kind)
+    if kind == 'explanation_with_extra_file':
+        out = tmp_path/'e'
+        r = cli('alloy_vib_explain', '--model', model, *PREDICT, '--data', data, '--out', out)
+        assert r.returncode == 0, r.stderr
+        _foreign(out)
+    before = tree(tmp_path)
+    one_line_error(cli('alloy_vib_explain', '--model', model, *PREDICT, '--data', data, '--out', out, cwd=cwd), code=2)
+    assert tree(tmp_path) == before
+
+def test_explain_rerun_into_own_output_allowed(cli, small_model, tmp_path):
+    "Issue 11 case 1: alloy_vib_explain may rewrite its own earlier explanation folder (exit 0)."
+    out = tmp_path/'e'
+    for _ in range(2):
+        r = cli('alloy_vib_explain', '--model', small_model, *PREDICT, '--out', out)
+        assert r.returncode == 0, r.stderr
+        assert (out/'summary.json').exists()
+    assert hidden(tmp_path) == []
+
+@pytest.mark.parametrize('kind', ['png_out', 'plot_is_out'])
+def test_design_out_refused(cli, small_model, tmp_path, kind):
+    "Issue 11 case 1: alloy_vib_design --out x.png (not .csv) or --plot equal to --out is refused (exit 2), nothing written."
+    args = ['--out', tmp_path/'x.png'] if kind == 'png_out' else ['--out', tmp_path/'c.csv', '--plot', tmp_path/'c.csv']
+    msg = one_line_error(cli('alloy_vib_design', '--model', small_model, '--target', 1500, '--load', 0.01, '--n', 3, *FAST, *args),
+                         code=2)
+    assert ('--out' in msg or '--plot' in msg or 'csv' in msg.lower()), msg
+    assert list(tmp_path.iterdir()) == []
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 2: alloy_vib_predict --input tables get the same checks as training tables.
+
+PREDICT_TABLES = {  # input table -> what the one-line error must contain (besides the file path)
+    'negative': ('Fe,B,Nb\n0.41,0.35,0.24\n-0.1,0.6,0.5\n', ['row 3', "'Fe'"]),
+    'blank': ('Fe,B,Nb\n0.41,0.35,0.24\n0.41,,0.59\n', ['row 3', "'B'"]),
+    'minus_inf': ('Fe,B,Nb\n0.41,0.35,0.24\n-inf,0.5,0.5\n', ['row 3', "'Fe'"]),
+    'inf': ('Fe,B,Nb\n0.41,0.35,0.24\n0.5,inf,0.5\n', ['row 3', "'B'"]),
+    'unknown_symbol': ('Fe,B,Qq\n0.41,0.35,0.24\n', ['Qq']),
+    'lower_case_symbol': ('Fe,B,nb\n0.41,0.35,0.24\n', ['nb']),
+    'sum_1_5': ('Fe,B,Nb\n0.41,0.35,0.24\n0.5,0.5,0.5\n', ['row 3', 'sum']),
+    'duplicate_header': ('Fe,B,Fe,Load\n0.41,0.35,0.24,1\n', ['duplicate']),
+    'header_only': ('Fe,B,Nb\n', ['no data rows']),
+}
+
+@pytest.mark.parametrize('name', list(PREDICT_TABLES))
+def test_predict_input_checked(cli, small_model, tmp_path, name):
+    "Issue 11 case 2: alloy_vib_predict --input rejects the bad tables training rejects, naming file, row and column."
+    text, expected = PREDICT_TABLES[name]
+    f = tmp_path/f'{name}.csv'; f.write_text(text)
+    msg = one_line_error(cli('alloy_vib_predict', '--model', small_model, '--input', f, '--load', 1, '--out', tmp_path/'p.csv'), code=1)
+    for part in [str(f)] + expected: assert part in msg, (part, msg)
+    if name in ('negative', 'blank', 'minus_inf', 'inf'): assert 'column' in msg, msg      # the cell, not just the row
+    if name == 'lower_case_symbol': assert 'unknown element' in msg or "'Nb'" in msg, msg
+    assert not (tmp_path/'p.csv').exists()
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 3: broken models are never saved (non-finite training rows, invalid options, diverged training), and tampered or
+# damaged model folders are errors naming the folder or its file, never silent nonsense.
+
+def test_train_overflowing_formula(cli, tmp_path):
+    "Issue 11 case 3: a training formula 'Fe1e400B1' (overflows to inf) is an error naming file, row and column; nothing saved."
+    d = pd.read_csv(default_data_path()).head(40)
+    el = [c for c in d.columns if c not in ('Load', 'HV')]
+    t = pd.DataFrame({'formula': [formula_from_fractions(r, el) for r in d[el].to_numpy(float)], 'Load': d.Load, 'HV': d.HV})
+    t.loc[5, 'formula'] = 'Fe1e400B1'
+    f = tmp_path/'t.csv'; t.to_csv(f, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', f, '--out', tmp_path/'m', *TRAIN), code=1)
+    for part in (str(f), 'row 7', "'formula'"): assert part in msg, (part, msg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['t.csv']
+
+@pytest.mark.parametrize('option, value', [('lr', 'nan'), ('lr', -1), ('epochs', 0), ('valid_frac', -0.5), ('n_models', 0)])
+def test_train_invalid_option(cli, rows40, tmp_path, option, value):
+    "Issue 11 case 3: invalid training options exit 2 naming the option, before any training; no output folder."
+    opts = {'--epochs': 2, '--n_models': 1, f'--{option}': value}
+    msg = one_line_error(cli('alloy_vib_train', '--data', rows40, '--out', tmp_path/'m', *[a for kv in opts.items() for a in kv],
+                             '--quiet'), code=2)
+    assert option in msg, msg
+    assert list(tmp_path.iterdir()) == []
+
+def test_train_diverged_not_saved(cli, rows40, tmp_path):
+    "Issue 11 case 3: --lr 1e6 diverges; the non-finite model is not written (non-zero exit, one line, no folder)."
+    one_line_error(cli('alloy_vib_train', '--data', rows40, '--out', tmp_path/'m', *TRAIN, '--lr', '1e6'))
+    assert list(tmp_path.iterdir()) == []
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# (case 3, continued; case 5: an edited layer size is refused before anything is allocated)
+
+def _y_sd_nan(m): edit_json(m/'model.json', lambda i: i.update(y_sd=float('nan')))
+def _weight_nan(m):
+    s = torch.load(m/'weights.pt', weights_only=True)
+    k = next(k for k, v in s.items() if v.is_floating_point() and v.numel() > 1)
+    s[k].view(-1)[0] = float('nan'); torch.save(s, m/'weights.pt')
+def _swap_elements(m):
+    def f(i): e = i['elements']; a, b = e.index('Fe'), e.index('B'); e[a], e[b] = e[b], e[a]
+    edit_json(m/'model.json', f)
+def _bad_json(m): (m/'model.json').write_text((m/'model.json').read_text()[:200])
+def _truncated_weights(m): b = (m/'weights.pt').read_bytes(); (m/'weights.pt').write_bytes(b[:len(b)//2])
+
+TAMPER = {'y_sd_nan': _y_sd_nan, 'weight_nan': _weight_nan, 'swapped_elements': _swap_elements, 'invalid_json': _bad_json,
+          'truncated_weights': _truncated_weights}
+
+@pytest.mark.parametrize('name', list(TAMPER))
+def test_tampered_model(cli, small_model, tmp_path, name):
+    "Issue 11 case 3: a tampered model folder makes alloy_vib_predict fail with one line naming the folder or its file."
+    m = copy_model(small_model, tmp_path/'m'); TAMPER[name](m)
+    msg = one_line_error(cli('alloy_vib_predict', '--model', m, *PREDICT), code=1)
+    assert str(m) in msg or 'model.json' in msg or 'weights.pt' in msg, msg
+
+def test_model_config_hidden_30000(cli, small_model, tmp_path):
+    "Issue 11 case 5: config hidden=30000 (weights of another shape) is a quick one-line error, not gigabytes of allocation."
+    m = copy_model(small_model, tmp_path/'m'); edit_json(m/'model.json', lambda i: i['config'].update(hidden=30000))
+    msg = one_line_error(cli('alloy_vib_predict', '--model', m, *PREDICT, timeout=60), code=1)
+    assert str(m) in msg or 'model.json' in msg or 'weights.pt' in msg, msg
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 4: the target column cannot also be an input (the load column).
+
+@pytest.mark.parametrize('args, col', [(['--target', 'Load'], 'Load'), (['--load_col', 'HV'], 'HV')])
+def test_target_is_load(cli, rows40, tmp_path, args, col):
+    "Issue 11 case 4: --target equal to the load column is an error saying they are the same column; nothing saved."
+    msg = one_line_error(cli('alloy_vib_train', '--data', rows40, '--out', tmp_path/'m', *TRAIN, *args))
+    assert 'same' in msg and col in msg, msg
+    assert list(tmp_path.iterdir()) == []
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 5: no hangs and no unbounded work: device files as tables, absurd --n (case 8: --step/--n_samples messages).
+
+@pytest.mark.parametrize('case', ['ALLOY_VIB_DATA=/dev/zero', 'meta.source=/dev/zero', 'input=/dev/zero'])
+def test_device_file_no_hang(cli, small_model, tmp_path, case):
+    "Issue 11 case 5: /dev/zero as the data found for a model (env or recorded source) or as --input: one line within 60 s."
+    m = copy_model(small_model, tmp_path/'m')
+    if case == 'input=/dev/zero':
+        r = cli('alloy_vib_predict', '--model', m, '--input', '/dev/zero', '--load', 1, timeout=60)
+        assert '/dev/zero' in one_line_error(r, code=1)
+        return
+    source = str(tmp_path/'gone.csv') if case == 'ALLOY_VIB_DATA=/dev/zero' else '/dev/zero'
+    edit_json(m/'model.json', lambda i: i['meta'].update(source=source))
+    r = cli('alloy_vib_design', '--model', m, '--target', 1500, '--load', 1, *FAST, '--out', tmp_path/'x.csv', timeout=60,
+            env={'ALLOY_VIB_DATA': '/dev/zero'} if case == 'ALLOY_VIB_DATA=/dev/zero' else None)
+    one_line_error(r)
+    assert not (tmp_path/'x.csv').exists()
+
+def test_design_n_too_large(cli, small_model, tmp_path):
+    "Issue 11 case 5: alloy_vib_design --n 1000000 exits 2 quickly with a message naming n."
+    r = cli('alloy_vib_design', '--model', small_model, '--target', 1500, '--load', 1, '--n', 1000000, *FAST,
+            '--out', tmp_path/'x.csv', timeout=60)
+    msg = one_line_error(r, code=2)
+    assert any(k in msg for k in ('--n ', "'n'", 'n must', ' n ')), msg
+    assert r.seconds < 20, f'{r.seconds:.0f} s'
+    assert list(tmp_path.iterdir()) == []
+
+@pytest.mark.parametrize('args, name', [(['--step', '1e-9'], 'step'), (['--n_samples', -1], 'n_samples')])
+def test_design_bad_options(cli, small_model, tmp_path, args, name):
+    "Issue 11 case 8: alloy_vib_design --step 1e-9 / --n_samples -1 exit 2 naming that option."
+    r = cli('alloy_vib_design', '--model', small_model, '--target', 1500, '--load', 1, '--n', 3, '--steps', 5, *args,
+            '--out', tmp_path/'x.csv')
+    msg = one_line_error(r, code=2)
+    assert name in msg and 'n must be' not in msg, msg
+    assert list(tmp_path.iterdir()) == []
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 8: infinite loads and enormous inputs give short one-line errors.
+
+def test_predict_load_inf(cli, small_model):
+    "Issue 11 case 8: --load inf is a one-line error about the load."
+    assert 'load' in one_line_error(cli('alloy_vib_predict', '--model', small_model, '--formula', 'Fe41B35Nb24', '--load', 'inf'))
+
+def test_train_load_cell_inf(cli, rows40, tmp_path):
+    "Issue 11 case 8: a Load cell 'inf' in a training table is an error naming row and column 'Load'; no training."
+    d = pd.read_csv(rows40, dtype=str); d.loc[3, 'Load'] = 'inf'
+    f = tmp_path/'t.csv'; d.to_csv(f, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', f, '--out', tmp_path/'m', *TRAIN), code=1)
+    for part in (str(f), 'row 5', "'Load'"): assert part in msg, (part, msg)
+    assert not (tmp_path/'m').exists()
+
+def test_long_bad_formula(cli, small_model):
+    "Issue 11 case 8: a 10,000-character bad formula gives one line of at most 400 characters."
+    one_line_error(cli('alloy_vib_predict', '--model', small_model, '--formula', 'Fe(' + 'B2' * 4999, '--load', 1), code=1)
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Case 6: worker processes die with their parent and Ctrl-C leaves nothing behind; case 8: no stale temporaries;
+# case 7: predict streams at scale.
+
+def _children(pid) -> set:
+    "Process ids of the children of `pid` (Linux /proc)."
+    kids = set()
+    for t in Path(f'/proc/{pid}/task').glob('*'):
+        try: kids |= {int(c) for c in (t/'children').read_text().split()}
+        except OSError: pass
+    return kids
+
+def _alive(pid) -> bool:
+    try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError: return False
+
+def _wait_for_children(p, timeout=30) -> set:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout and p.poll() is None:
+        kids = _children(p.pid)
+        if kids: time.sleep(0.5); return kids | _children(p.pid)
+        time.sleep(0.1)
+    pytest.fail(f'no worker processes within {timeout} s (exit status {p.poll()})')
+
+def _wait_dead(pids, timeout) -> set:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout and any(_alive(c) for c in pids): time.sleep(0.1)
+    return {c for c in pids if _alive(c)}
+
+def _long_training(rows40, out):
+    return subprocess.Popen([shutil.which('alloy_vib_train') or 'alloy_vib_train', '--data', str(rows40), '--epochs', '300',
+                             '--n_models', '2', '--out', str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=_limit_memory)
+
+def _kill(pids):
+    for c in pids:
+        try: os.kill(c, signal.SIGKILL)
+        except OSError: pass
+
+@pytest.fixture(scope='module')
+def killed_training(rows40, tmp_path_factory):
+    "A long alloy_vib_train whose main process is SIGKILLed once it has workers: (out, workers, workers still alive after 10 s)."
+    out = tmp_path_factory.mktemp('killed')/'m'
+    p = _long_training(rows40, out); kids = set()
+    try:
+        kids = _wait_for_children(p)
+        os.kill(p.pid, signal.SIGKILL); p.wait(10)
+        alive = _wait_dead(kids, 10)
+        yield out, kids, alive
+    finally: p.kill(); p.wait(); _kill(kids)
+
+def test_workers_die_with_parent(killed_training):
+    "Issue 11 case 6: SIGKILL of alloy_vib_train's main process: its worker processes are gone within 10 s."
+    out, kids, alive = killed_training
+    assert kids and not alive, f'workers {sorted(alive)} of {sorted(kids)} still alive 10 s after the parent was killed'
+
+def test_no_stale_temporaries_after_kill(cli, killed_training, rows40):
+    "Issue 11 case 8: after a killed run, a normal alloy_vib_train to the same --out leaves no hidden '.m.*' entries."
+    out, _, _ = killed_training
+    r = cli('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN)
+    assert r.returncode == 0, r.stderr
+    assert (out/'model.json').exists()
+    assert [n for n in hidden(out.parent) if n.startswith(f'.{out.name}.')] == []
+
+def test_sigint_cleans_up(rows40, tmp_path):
+    "Issue 11 case 6: SIGINT to alloy_vib_train: exit within 10 s, no workers left, no output folder, no hidden temporaries."
+    parent = tmp_path/'o'; parent.mkdir(); out = parent/'m'
+    p = _long_training(rows40, out); kids = set()
+    try:
+        kids = _wait_for_children(p)
+        os.kill(p.pid, signal.SIGINT)
+        try: p.wait(10)
+        except subprocess.TimeoutExpired: pytest.fail('alloy_vib_train still running 10 s after SIGINT')
+        err = p.stderr.read().decode(errors='replace')
+        # an interrupted run is an error too: non-zero exit, at most one line on stderr, no tracebacks (from workers either)
+        assert p.returncode != 0 and 'Traceback' not in err and len(err.strip().splitlines()) <= 1, err
+        alive = _wait_dead(kids, 2)
+        assert not alive, f'workers {sorted(alive)} still alive after the interrupted run ended'
+        assert list(parent.iterdir()) == []
+    finally: p.kill(); p.wait(); _kill(kids)
+
+@pytest.fixture(scope='module')
+def full_model(cli, tmp_path_factory):
+    "A quick model on all 673 rows of the default data (so every default-data composition is in its vocabulary)."
+    out = tmp_path_factory.mktemp('full')/'m'
+    r = cli('alloy_vib_train', '--data', default_data_path(), '--out', out, *TRAIN)
+    assert r.returncode == 0, r.stderr
+    return out
+
+def test_predict_streams_20000_rows(full_model, tmp_path):
+    "Issue 11 case 7: predict on ~20,000 rows (default data repeated): same rows, same order, same numbers, only the summary line."
+    d = pd.read_csv(default_data_path()); el = [c for c in d.columns if c not in ('Load', 'HV')]
+    d[el].to_csv(tmp_path/'orig.csv', index=False)
+    reps = 30
+    pd.concat([d[el]]*reps, ignore_index=True).to_csv(tmp_path/'big.csv', index=False)
+    r_orig, r_big = run_parallel(('alloy_vib_predict', '--model', full_model, '--input', tmp_path/'orig.csv', '--load', 1,
+                                  '--out', tmp_path/'orig_pred.csv'),
+                                 ('alloy_vib_predict', '--model', full_model, '--input', tmp_path/'big.csv', '--load', 1,
+                                  '--out', tmp_path/'pred.csv'), timeout=120)
+    for r in (r_orig, r_big): assert r.returncode == 0 and not r.timed_out, r.stderr[-2000:]
+    assert len(r_big.stdout.strip().splitlines()) == 1 and r_big.stderr == '', (r_big.stdout[-2000:], r_big.stderr[-2000:])
+    small, big = pd.read_csv(tmp_path/'orig_pred.csv'), pd.read_csv(tmp_path/'pred.csv')
+    assert len(small) == len(d) == 673 and len(big) == reps*673
+    assert list(big.formula) == list(small.formula)*reps
+    np.testing.assert_allclose(big.hv_pred.to_numpy(), np.tile(small.hv_pred.to_numpy(), reps), rtol=1e-6)
