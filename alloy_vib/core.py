@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #cfc70d37
 from __future__ import annotations
-import errno, json, os, re, shutil, signal, stat, sys, tempfile, threading
+import errno, json, os, re, shutil, signal, stat, sys, tempfile, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,9 +44,13 @@ def _interrupt(signum, frame): raise KeyboardInterrupt
 
 @contextmanager
 def cli_errors(prog: str):
-    "Run a command's body: exceptions become `prog: error: message` on stderr and exit 1 (2 for `UsageError`)."
+    "Run a command's body: exceptions become `prog: error: message` on stderr and exit 1 (2 for `UsageError`); warnings one line each."
     if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _interrupt)
-    try: yield
+    def show(message, *args, **kw): print(f"{prog}: warning: {one_line(message)}", file=sys.stderr)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            yield
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing was written", file=sys.stderr); sys.exit(130)
     except Exception as e:

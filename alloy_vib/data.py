@@ -193,7 +193,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0: raise ValueError(f"{path}: the file is empty; expected a table with a header row")
     try:
         if path.suffix.lower() in _EXCEL:
-            sheets = pd.ExcelFile(path).sheet_names
+            with pd.ExcelFile(path) as xf: sheets = xf.sheet_names
             if len(sheets) > 1: warnings.warn(f"{path}: reading sheet {sheets[0]!r}, the first of {len(sheets)}")
             raw = pd.read_excel(path, header=None, dtype=str)
         else:

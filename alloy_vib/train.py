@@ -497,7 +497,7 @@ def train_vib(data: AlloyData, epochs: int = 150, lr: float = 3e-3, bs: int = 64
 # %% ../nbs/03_train.ipynb #a3246b08
 def _last_pred(res): return res[[c for c in res.columns if c != 'hv_pred'] + ['hv_pred']]
 
-def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 50_000):
+def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
     "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order."
     path = Path(input)
     if load is not None: load = float(model._load_vector(load, 1)[0])

@@ -335,6 +335,25 @@ def test_long_bad_formula(cli, small_model):
     "Issue 11 case 8: a 10,000-character bad formula gives one line of at most 400 characters."
     one_line_error(cli('alloy_vib_predict', '--model', small_model, '--formula', 'Fe(' + 'B2' * 4999, '--load', 1), code=1)
 
+def test_design_fewer_candidates_said(cli, small_model, tmp_path):
+    "Issue 11 case 8 (also): --max_elements 1 allows fewer distinct alloys than --n asks for; the command says so."
+    r = cli('alloy_vib_design', '--model', small_model, '--target', 1500, '--load', 1, '--n', 20, '--max_elements', 1,
+            '--elements', 'B,Fe,Nb', *FAST, '--out', tmp_path/'x.csv')
+    assert r.returncode == 0, r.stderr
+    n = len(pd.read_csv(tmp_path/'x.csv'))
+    assert n < 20 and f'only {n} distinct candidates' in r.stderr and '(asked for 20)' in r.stderr, r.stderr
+
+def test_excel_with_several_sheets_says_which(cli, small_model, rows40, tmp_path):
+    "Issue 11 case 8 (also): an Excel input with several sheets names the sheet it reads, in one warning line."
+    x = tmp_path/'in.xlsx'
+    with pd.ExcelWriter(x) as w:
+        pd.read_csv(rows40).drop(columns=['HV']).head(3).to_excel(w, sheet_name='alloys', index=False)
+        pd.DataFrame({'note': ['not alloys']}).to_excel(w, sheet_name='notes', index=False)
+    r = cli('alloy_vib_predict', '--model', small_model, '--input', x, '--out', tmp_path/'p.csv')
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().splitlines() == [f"alloy_vib_predict: warning: {x}: reading sheet 'alloys', the first of 2"], r.stderr
+    assert len(pd.read_csv(tmp_path/'p.csv')) == 3
+
 # ---------------------------------------------------------------------------------------------------------------------------
 # Case 6: worker processes die with their parent and Ctrl-C leaves nothing behind; case 8: no stale temporaries;
 # case 7: predict streams at scale.
