@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #cfc70d37
 from __future__ import annotations
-import errno, json, os, re, shutil, signal, stat, sys, tempfile, threading, warnings
+import errno, json, os, re, shutil, signal, stat, sys, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,17 +45,20 @@ def _interrupt(signum, frame): raise KeyboardInterrupt
 @contextmanager
 def cli_errors(prog: str):
     "Run a command's body: exceptions become `prog: error: message` on stderr and exit 1 (2 for `UsageError`); warnings one line each."
-    if threading.current_thread() is threading.main_thread(): signal.signal(signal.SIGTERM, _interrupt)
+    main = threading.current_thread() is threading.main_thread()
+    if main: old_term = signal.signal(signal.SIGTERM, _interrupt)      # a kill (TERM) cleans up like Ctrl-C
     def show(message, *args, **kw): print(f"{prog}: warning: {one_line(message)}", file=sys.stderr)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show
             yield
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; nothing was written", file=sys.stderr); sys.exit(130)
+        print(f"{prog}: interrupted; no output was replaced", file=sys.stderr); sys.exit(130)
     except Exception as e:
         if os.environ.get('ALLOY_VIB_DEBUG'): raise
         print(f"{prog}: error: {error_message(e)}", file=sys.stderr); sys.exit(2 if isinstance(e, UsageError) else 1)
+    finally:
+        if main: signal.signal(signal.SIGTERM, old_term)
 
 # %% ../nbs/00_core.ipynb #90bb5069
 MAX_INPUT_BYTES = int(float(os.environ.get('ALLOY_VIB_MAX_INPUT_MB', 512)) * 2**20)

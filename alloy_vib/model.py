@@ -4,9 +4,9 @@
 
 # %% ../nbs/02_model.ipynb #d5a9586e
 from __future__ import annotations
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from .data import element_properties, ELEMENT_PROPERTIES
+from .data import ELEMENT_PROPERTIES
 
 # %% auto #0
 __all__ = ['LOAD_FEATURES', 'DESCRIPTORS', 'load_features', 'alloy_descriptors', 'CompositionAttention', 'LoadAttention',

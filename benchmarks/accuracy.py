@@ -5,7 +5,7 @@ Full run (writes benchmarks/results/accuracy.json; about 50 min on 2 cores):
 Smoke run for CI (tiny: 2 folds, a subset, a few epochs; < 60 s; writes benchmarks/results/accuracy_smoke.json):
     python benchmarks/accuracy.py --smoke
 """
-import argparse, json, os, platform, sys, time
+import argparse, os, platform, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np

@@ -16,9 +16,10 @@ n_samples closest to the target; the genetic algorithm evolves a population of n
 from __future__ import annotations
 import argparse, json, os, platform, sys, time
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, torch
 from alloy_vib.data import load_hardness_data
-from alloy_vib.train import train_vib, torch_threads
+from alloy_vib.trained import torch_threads
+from alloy_vib.train import train_vib
 from alloy_vib.design import (allowed_mask, candidate_table, check_designs, cluster_hard_latents, data_matrix,
                               domain_threshold, optimize_latents, sample_latents, select_diverse)
 
@@ -157,14 +158,14 @@ def main(argv=None):
     target, load = 2100.0, 0.01
     dom = domain_threshold(model, train)
     res = {m: [] for m in METHODS}
-    threads = torch_threads(a.threads); threads.__enter__()
-    for seed in range(cfg['seeds']):
-        for m in METHODS:
-            r = score(model, train, held_X, m, target, load, cfg['n'], cfg['n_samples'], cfg['steps'], seed, dom)
-            res[m].append(r)
-            print(f"seed {seed} {m:8s} hit rate {r['hit_rate']:.2f}  closest {r['closest_distance']:.3f}  "
-                  f"mean HV {r['mean_hv_pred']:.0f}  novelty {r['novelty']:.3f}  diversity {r['diversity']:.3f}  {r['wall_s']:.1f} s",
-                  flush=True)
+    with torch_threads(a.threads):
+        for seed in range(cfg['seeds']):
+            for m in METHODS:
+                r = score(model, train, held_X, m, target, load, cfg['n'], cfg['n_samples'], cfg['steps'], seed, dom)
+                res[m].append(r)
+                print(f"seed {seed} {m:8s} hit rate {r['hit_rate']:.2f}  closest {r['closest_distance']:.3f}  "
+                      f"mean HV {r['mean_hv_pred']:.0f}  novelty {r['novelty']:.3f}  diversity {r['diversity']:.3f}  {r['wall_s']:.1f} s",
+                      flush=True)
     keys = ['hit_rate', 'closest_distance', 'closest_distance_all_candidates', 'mean_hv_pred', 'mean_abs_gap', 'validity',
             'novelty', 'diversity', 'in_domain', 'share_B_Fe_Nb', 'wall_s']
     summary = {m: {k: dict(mean=float(np.mean([r[k] for r in rs])), std=float(np.std([r[k] for r in rs]))) for k in keys}

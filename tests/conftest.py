@@ -1,7 +1,7 @@
 "Shared fixtures: small real-data tables and a quickly trained model (few epochs) for command-line tests."
-import os, subprocess, sys
+import subprocess
 from pathlib import Path
-import numpy as np, pandas as pd, pytest
+import pandas as pd, pytest
 from alloy_vib.data import load_hardness_data, default_data_path
 
 def run(*args, **kw):
