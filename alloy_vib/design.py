@@ -13,45 +13,22 @@ from fastcore.script import call_parse, store_true
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from .core import cli_errors, check_output_file, save_figure, write_table, UsageError
-from .data import AlloyData, load_hardness_data, default_data_path, formula_from_fractions, sha256_file
+from .data import AlloyData
 from .trained import HardnessModel, torch_threads
 
 # %% auto #0
-__all__ = ['OUTPUT_COLUMNS', 'MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'design_data', 'data_matrix', 'allowed_mask',
-           'LatentClusters', 'encode_mu', 'cluster_hard_latents', 'sample_latents', 'predict_decoded', 'decode_top',
-           'optimize_latents', 'check_step', 'check_design_args', 'sparsify_round', 'check_designs', 'nearest_training',
-           'domain_threshold', 'candidate_table', 'select_diverse', 'check_design_sizes', 'design_alloys',
-           'plot_candidates', 'panel_update', 'design_panel', 'design_cli']
+__all__ = ['OUTPUT_COLUMNS', 'MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'allowed_mask', 'LatentClusters',
+           'cluster_hard_latents', 'sample_latents', 'predict_decoded', 'decode_top', 'optimize_latents', 'check_step',
+           'check_design_args', 'sparsify_round', 'check_designs', 'nearest_training', 'domain_threshold',
+           'candidate_table', 'select_diverse', 'check_design_sizes', 'design_alloys', 'plot_candidates',
+           'panel_update', 'design_panel', 'design_cli']
 
 # %% ../nbs/08_design.ipynb #f3e55fac
-def design_data(model: HardnessModel, data=None) -> AlloyData:
-    "The training data for design: `data` (AlloyData or path), else the model's recorded source or the default data when its checksum matches."
-    if isinstance(data, AlloyData): return data
-    kw = dict(target=model.target, load_col='Load' if model.has_load else None, verbose=False)
-    if data is not None: return load_hardness_data(data, **kw)
-    sha = model.meta.get('data_sha256')
-    for src in (model.meta.get('source'), None):
-        try: p = default_data_path(src, download=False) if src else default_data_path(download=False)
-        except FileNotFoundError: continue
-        if sha and sha256_file(p) == sha: return load_hardness_data(p, **kw)
-    raise ValueError(f"the model's training table (SHA-256 {str(sha)[:12]}…, recorded as {model.meta.get('source')!r}) "
-                     "is not available unchanged; pass the training data (--data TABLE)")
-
-def data_matrix(model: HardnessModel, data: AlloyData) -> np.ndarray:
-    "The fractions of `data` as an (n, k) matrix over the model's elements."
-    idx = {e: i for i, e in enumerate(model.elements)}
-    bad = [e for j, e in enumerate(data.elements) if e not in idx and (data.X[:, j] > 0).any()]
-    if bad: raise ValueError(f"{data.source}: element {bad[0]!r} is not in the model's vocabulary; is this the model's training table?")
-    X = np.zeros((len(data), len(model.elements)))
-    for j, e in enumerate(data.elements):
-        if e in idx: X[:, idx[e]] = data.X[:, j]
-    return X
-
 def allowed_mask(model: HardnessModel, data: AlloyData|None = None, elements=None) -> np.ndarray:
     "Boolean mask over the model's elements: `elements` (symbols or a comma-separated string), else those present in `data`."
     if elements is None:
         if data is None: return np.ones(len(model.elements), bool)
-        return data_matrix(model, data).max(0) > 0
+        return model.fractions(data).max(0) > 0
     if isinstance(elements, str): elements = [e.strip() for e in elements.split(',') if e.strip()]
     if len(elements) == 0: raise UsageError("no elements given; list at least one, e.g. B,Fe,Nb")
     m = np.zeros(len(model.elements), bool)
@@ -79,16 +56,12 @@ class LatentClusters:
 
 def _torch(a): return torch.as_tensor(np.asarray(a, dtype=np.float32))
 
-def encode_mu(model: HardnessModel, X, net: int = 0) -> np.ndarray:
-    "Latent means μ of compositions `X` in the latent space of `model.nets[net]`."
-    with torch.no_grad(): return model.nets[net].encode(_torch(X))[0].numpy()
-
 def cluster_hard_latents(model: HardnessModel, data: AlloyData, load=None, quantile: float = 0.9, n_clusters='auto',
                          by: str = 'predicted', k_max: int = 8, seed: int = 0, net: int = 0) -> LatentClusters:
     "Encode the training compositions, keep the hardest (top 1 − `quantile`) and cluster their latents with k-means."
     if not 0 <= quantile < 1: raise ValueError(f"quantile must be in [0, 1), got {quantile}")
-    X = data_matrix(model, data)
-    mu = encode_mu(model, X, net)
+    X = model.fractions(data)
+    mu = model.latent_means(X, net)
     if by == 'predicted':
         hv = model.predict_arrays(X, None if not model.has_load else np.full(len(X), float(load)))[0]
         rows = np.arange(len(X))
@@ -234,7 +207,7 @@ def check_designs(X, allowed=None, max_elements=None, min_fraction: float = 0.0,
 # %% ../nbs/08_design.ipynb #5a1c0752
 def nearest_training(model: HardnessModel, data: AlloyData, X, load=None) -> pd.DataFrame:
     "Nearest training alloy (max per-element difference) of each row of `X`: nearest_formula, nearest_hv, nearest_load, distance."
-    T = _torch(data_matrix(model, data)); Q = _torch(X)
+    T = _torch(model.fractions(data)); Q = _torch(X)
     D = torch.cat([torch.cdist(Q[i:i+2048], T, p=float('inf')) for i in range(0, len(Q), 2048)]) if len(Q) else torch.zeros(0, len(T))
     d = D.min(1, keepdim=True).values
     tie = torch.zeros(len(T)) if (load is None or data.load is None) else _torch(np.abs(np.log(data.load/float(load))))
@@ -244,7 +217,7 @@ def nearest_training(model: HardnessModel, data: AlloyData, X, load=None) -> pd.
 
 def domain_threshold(model: HardnessModel, data: AlloyData, quantile: float = 0.95) -> float:
     "The `quantile` of the training compositions' nearest-neighbour distances (max per-element difference)."
-    U = _torch(np.unique(np.round(data_matrix(model, data), 6), axis=0))
+    U = _torch(np.unique(np.round(model.fractions(data), 6), axis=0))
     D = torch.cdist(U, U, p=float('inf')); D.fill_diagonal_(float('inf'))
     return float(np.quantile(D.min(1).values.numpy(), quantile))
 
@@ -255,9 +228,9 @@ def candidate_table(model: HardnessModel, data: AlloyData, X, load, target, allo
     Xr = sparsify_round(X, max_elements, min_fraction, step)
     check_designs(Xr, allowed, max_elements, min(min_fraction, 1.0), step)
     Xr, first = np.unique(Xr, axis=0, return_index=True)      # deduplicate
-    pred = model.predict(pd.DataFrame(Xr, columns=model.elements), load=None if not model.has_load else float(load))
+    pred = model.predict_frame(Xr, None if not model.has_load else float(load))     # valid fractions: no parsing
     near = nearest_training(model, data, Xr, load)
-    out = pd.DataFrame({'formula': [formula_from_fractions(r, model.elements) for r in Xr]})
+    out = pd.DataFrame({'formula': pred['formula'].to_numpy()})
     out = pd.concat([out, pd.DataFrame(Xr, columns=model.elements)], axis=1)
     out['hv_pred'] = pred['hv_pred'].to_numpy()
     for c in ('hv_std', 'hv_lo', 'hv_hi'): out[c] = pred[c].to_numpy() if c in pred else np.nan
@@ -312,7 +285,7 @@ def _design_alloys(model, target, load, n, elements, max_elements, min_fraction,
     check_design_sizes(n, n_samples, steps)
     check_design_args(max_elements, min_fraction, step)
     t0 = time.perf_counter()
-    data = design_data(model, data)
+    data = model.training_data(data)
     allowed = allowed_mask(model, data, elements)
     n_samples = n_samples or max(10*n, 200)
     torch.manual_seed(seed)
@@ -378,7 +351,7 @@ def design_panel(model: HardnessModel, data=None, **kw):
     "An ipywidgets panel: target, load, allowed elements, max elements → candidates table and plot."
     import ipywidgets as W
     from IPython.display import display
-    data = design_data(model, data)
+    data = model.training_data(data)
     w = dict(target=W.FloatText(value=2000, description='target HV'),
              load=W.FloatLogSlider(value=0.01, base=10, min=-2, max=1.3, description='load (N)', disabled=not model.has_load),
              elements=W.Text(value='', placeholder='all, or e.g. B,Fe,Nb,Co,W', description='elements'),

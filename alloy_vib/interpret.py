@@ -13,15 +13,14 @@ from captum.attr import IntegratedGradients
 from fastcore.script import call_parse, store_true
 from sklearn.decomposition import PCA
 from .core import cli_errors, check_output_dir, atomic_dir, write_table, UsageError
-from .data import AlloyData, composition_matrix, formula_from_fractions, load_hardness_data, sha256_file, load_column
+from .data import AlloyData, composition_matrix, formula_from_fractions, load_hardness_data, load_column
 from .model import LOAD_FEATURES
-from .trained import HardnessModel, regression_metrics, predict_table
+from .trained import HardnessModel, regression_metrics, model_inputs
 
 # %% auto #0
 __all__ = ['hardness_function', 'mean_composition', 'IGResult', 'integrated_gradients', 'global_importance', 'attention_scores',
            'attention_summary', 'attention_history', 'plot_attributions', 'plot_global_importance', 'plot_attention',
-           'plot_training_curves', 'plot_attention_history', 'plot_parity', 'latent_means', 'plot_latent', 'explain',
-           'explain_cli']
+           'plot_training_curves', 'plot_attention_history', 'plot_parity', 'plot_latent', 'explain', 'explain_cli']
 
 # %% ../nbs/07_interpret.ipynb #758a97c5
 def hardness_function(model: HardnessModel):
@@ -31,20 +30,6 @@ def hardness_function(model: HardnessModel):
         return torch.stack([net.hardness(x, load) for net in model.nets]).mean(0)*model.y_sd + model.y_mu
     return f
 
-def _compositions(model, compositions) -> np.ndarray:
-    "Fractions (n, k) over the model's elements from formulas, dicts, a table, an array of fractions or `AlloyData`."
-    if isinstance(compositions, AlloyData):
-        if compositions.elements == model.elements: return compositions.X.copy()
-        return composition_matrix(pd.DataFrame(compositions.X, columns=compositions.elements), model.elements)
-    if isinstance(compositions, np.ndarray):
-        X = np.atleast_2d(np.asarray(compositions, dtype=float))
-        if X.shape[1] != len(model.elements):
-            raise ValueError(f"fraction array has {X.shape[1]} columns, the model has {len(model.elements)} elements")
-        if (X < 0).any() or not np.allclose(X.sum(axis=1), 1, atol=1e-4):
-            raise ValueError("fraction arrays must have rows ≥ 0 summing to 1")
-        return X
-    return composition_matrix(compositions, model.elements)
-
 def _fractions(model, compositions, load=None):
     "Fractions (n, k) and loads (n,) or None; the load comes from `load`, else from AlloyData or a table's load column."
     if load is None and model.has_load:
@@ -52,7 +37,7 @@ def _fractions(model, compositions, load=None):
         elif isinstance(compositions, pd.DataFrame):
             col = load_column(compositions)
             if col is not None: load = compositions[col].to_numpy(float)
-    X = _compositions(model, compositions)
+    X = model.fractions(compositions)
     return X, model._load_vector(load, len(X))
 
 def mean_composition(model: HardnessModel, data: AlloyData|None = None) -> np.ndarray:
@@ -67,7 +52,7 @@ def mean_composition(model: HardnessModel, data: AlloyData|None = None) -> np.nd
         return xm/xm.sum()
     if data.checksum and model.meta.get('data_sha256') and data.checksum != model.meta['data_sha256']:
         print(f"note: the baseline data ({data.source}) are not the data the model was trained on", file=sys.stderr)
-    return _compositions(model, data).mean(0)
+    return model.fractions(data).mean(0)
 
 # %% ../nbs/07_interpret.ipynb #84f44115
 @dataclass
@@ -110,7 +95,7 @@ def _baseline_kind(baseline) -> str:
 def _baseline_vector(model, baseline, data):
     if baseline is None or (isinstance(baseline, str) and baseline == 'mean'): return mean_composition(model, data)
     if isinstance(baseline, AlloyData): return mean_composition(model, baseline)
-    X = _compositions(model, baseline if isinstance(baseline, (np.ndarray, pd.DataFrame)) else [baseline])
+    X = model.fractions(baseline if isinstance(baseline, (np.ndarray, pd.DataFrame)) else [baseline])
     if len(X) != 1: raise ValueError(f"the baseline must be one composition, got {len(X)}")
     return X[0]
 
@@ -173,7 +158,7 @@ def attention_scores(model: HardnessModel, compositions, load=None):
 def attention_summary(model: HardnessModel, compositions, load=None) -> pd.DataFrame:
     "Mean ± std of the attention on each element (over alloys containing it) and load feature: kind, feature, mean, std, n."
     comp, ld = attention_scores(model, compositions, load)
-    X = _compositions(model, compositions)
+    X = model.fractions(compositions)
     rows = []
     for j, el in enumerate(model.elements):
         v = comp.iloc[:, j].to_numpy()[X[:, j] > 0]
@@ -293,14 +278,9 @@ def plot_parity(y, pred, lo=None, hi=None, label: str = '', target: str = 'HV', 
     ax.set_title(label, fontsize=9); ax.legend(loc='upper left', fontsize=8)
     fig.tight_layout(); return fig
 
-def latent_means(model: HardnessModel, compositions, net: int = 0) -> np.ndarray:
-    "μ of the latent code (n, latent_dim) from network `net` (latent spaces of different networks are not aligned)."
-    X = _compositions(model, compositions)   # μ does not depend on the load
-    with torch.no_grad(): return model.nets[net].encode(torch.tensor(X, dtype=torch.float32))[0].numpy()
-
 def plot_latent(model: HardnessModel, data: AlloyData, net: int = 0) -> plt.Figure:
     "PCA of the latent means μ of the alloys in `data`, coloured by the measured target."
-    mu = latent_means(model, data, net)
+    mu = model.latent_means(data, net)
     pca = PCA(2).fit(mu); p = pca.transform(mu)
     fig, ax = plt.subplots(figsize=(6.5, 5))
     sc = ax.scatter(p[:, 0], p[:, 1], c=data.y, cmap='viridis', s=14, alpha=0.8)
@@ -311,25 +291,13 @@ def plot_latent(model: HardnessModel, data: AlloyData, net: int = 0) -> plt.Figu
     fig.tight_layout(); return fig
 
 # %% ../nbs/07_interpret.ipynb #01d837f2
-def _training_data(model: HardnessModel, data: str|None):
-    "The training table for the mean-composition baseline: `data`, else the source recorded in the model (checksum checked)."
-    if data is None:
-        src = model.meta.get('source')
-        if not src or not Path(src).exists() or sha256_file(src) != model.meta.get('data_sha256'):
-            raise ValueError("the default baseline is the training-mean composition and the model's training table "
-                             f"({src or 'unknown'}) is not available unchanged: pass --data TABLE or --baseline FORMULA")
-        data = src
-    return load_hardness_data(data, target=model.target, load_col='Load' if model.has_load else None, verbose=False)
-
 def _safe(name: str) -> str: return re.sub(r'[^A-Za-z0-9._-]+', '_', name)[:60]
 
 def explain(model: HardnessModel, formula=None, input=None, load=None, out='explanation', baseline=None,
             baseline_load=None, data=None, n_steps: int = 64, model_dir=None, max_plots: int = 20) -> dict:
     "Write attributions.csv, summary.json and the plots for a formula or input table into the folder `out` (atomically)."
-    table = predict_table(model, formula, input, load)                 # validated compositions and loads
-    X = composition_matrix(table, model.elements)
-    L = table['load'].to_numpy(float) if model.has_load else None
-    if baseline is None and model.meta.get('x_mean') is None: bdata = _training_data(model, data)
+    X, L = model_inputs(model, formula, input, load)            # checked fractions and loads, as alloy_vib_predict reads them
+    if baseline is None and model.meta.get('x_mean') is None: bdata = model.training_data(data)
     else: bdata = None if data is None else load_hardness_data(data, target=model.target, verbose=False)
     res = integrated_gradients(model, X, L, baseline=baseline, data=bdata, baseline_load=baseline_load, n_steps=n_steps)
     summ = res.summary()

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import check_input_file, atomic_dir, short
 from .data import (AlloyData, composition_matrix, element_properties, formula_from_fractions, formulas_from_matrix,
-                            load_column, iter_table, frame_fractions, LOAD_COLUMNS, _numeric, _check_loads)
+                            load_column, iter_table, frame_fractions, LOAD_COLUMNS, _numeric, _check_loads, to_vocabulary,
+                            load_hardness_data, default_data_path, sha256_file)
 from .model import VIBAttentionNet, VIBConfig
 import alloy_vib
 
 # %% auto #0
 __all__ = ['torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics', 'conformal_quantile', 'calibrate', 'domain_of',
-           'predict_chunks', 'predict_table']
+           'input_chunks', 'model_inputs', 'predict_chunks', 'predict_table']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -96,7 +97,7 @@ class HardnessModel:
         if bad.any(): raise ValueError(f"load must be a finite positive number of newtons, got {L[bad][0]:g}")
         return L
 
-    def predict_arrays(self, X, load=None, batch_size=8192, threads: int|None = 1, workers: int|None = None):
+    def predict_arrays(self, X, load=None, batch_size=8192, threads: int|None = 1, n_jobs: int|None = None):
         "Mean and std (over ensemble members) of the predicted target for fractions `X` (n, k) and loads (n,)."
         X = np.asarray(X, dtype=float); L = self._load_vector(load, len(X))
         if len(X) == 0: return np.zeros(0), np.zeros(0)
@@ -105,10 +106,10 @@ class HardnessModel:
                 p = [net.hardness(*_tensors(X[i:i+batch_size], None if L is None else L[i:i+batch_size]))
                      for i in range(0, len(X), batch_size)]
             return torch.cat(p).numpy()*self.y_sd + self.y_mu
-        workers = n_workers(len(self.nets), workers)
+        n_jobs = n_workers(len(self.nets), n_jobs)
         with torch_threads(threads):  # one intra-op thread: 5x the throughput of two on busy cores (measured)
-            if workers > 1 and len(X) >= 1000:   # members in parallel threads (torch releases the GIL); same numbers
-                with ThreadPoolExecutor(workers) as ex: preds = list(ex.map(member, self.nets))
+            if n_jobs > 1 and len(X) >= 1000:   # members in parallel threads (torch releases the GIL); same numbers
+                with ThreadPoolExecutor(n_jobs) as ex: preds = list(ex.map(member, self.nets))
             else: preds = [member(net) for net in self.nets]
         P = np.stack(preds)
         return P.mean(0), P.std(0)
@@ -134,12 +135,44 @@ class HardnessModel:
         return np.concatenate([torch.cdist(X[i:i+4096], self._domain_X).min(1).values.numpy()
                                for i in range(0, len(X), 4096)]) if len(X) else np.zeros(0)
 
+    def fractions(self, compositions) -> np.ndarray:
+        "Fractions (n, len(elements)) over the model's elements from formulas, dicts, a DataFrame, an array of fractions or `AlloyData`."
+        if isinstance(compositions, AlloyData):
+            d = compositions
+            return to_vocabulary(d.X, d.elements, self.elements, d.source or 'the data', d.rows)
+        if isinstance(compositions, np.ndarray):
+            X = np.atleast_2d(np.asarray(compositions, dtype=float))
+            if X.shape[1] != len(self.elements):
+                raise ValueError(f"fraction array has {X.shape[1]} columns, the model has {len(self.elements)} elements")
+            if not np.isfinite(X).all() or (X < 0).any() or not np.allclose(X.sum(axis=1), 1, atol=1e-4):
+                raise ValueError("fraction arrays must have finite rows ≥ 0 summing to 1")
+            return X
+        return composition_matrix(compositions, self.elements)
+
+    def latent_means(self, compositions, net: int = 0) -> np.ndarray:
+        "Latent means μ (n, latent_dim) of `compositions` in the latent space of network `net` (μ does not depend on the load)."
+        with torch.no_grad():
+            return self.nets[net].encode(torch.as_tensor(self.fractions(compositions), dtype=torch.float32))[0].numpy()
+
+    def training_data(self, data=None) -> AlloyData:
+        "The training table: `data` (AlloyData or a path), else the recorded source or the default data, if its checksum is the recorded one."
+        if isinstance(data, AlloyData): return data
+        kw = dict(target=self.target, load_col='Load' if self.has_load else None, verbose=False)
+        if data is not None: return load_hardness_data(data, **kw)
+        sha = self.meta.get('data_sha256')
+        for src in (self.meta.get('source'), None):
+            try: p = default_data_path(src, download=False) if src else default_data_path(download=False)
+            except FileNotFoundError: continue
+            if sha and sha256_file(p) == sha: return load_hardness_data(p, **kw)
+        raise ValueError(f"the model's training table (SHA-256 {str(sha)[:12]}…, recorded as {short(self.meta.get('source'), 80)}) "
+                         "is not available unchanged; pass the training data (--data TABLE)")
+
     def predict(self, compositions, load=None) -> pd.DataFrame:
         "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, hv_pred."
         if isinstance(compositions, pd.DataFrame) and load is None and self.has_load:
             col = load_column(compositions)
             if col is not None: load = compositions[col].to_numpy(float)
-        return self.predict_frame(composition_matrix(compositions, self.elements), load)
+        return self.predict_frame(self.fractions(compositions), load)
 
     def predict_frame(self, X, load=None) -> pd.DataFrame:
         "`predict` for a fraction matrix `X` (n, len(elements)) that is already checked: no parsing, fast for large tables."
@@ -241,8 +274,8 @@ def domain_of(data: AlloyData, quantile: float = 0.95) -> dict:
 # %% ../nbs/03_trained.ipynb #a3246b08
 def _last_pred(res): return res[[c for c in res.columns if c != 'hv_pred'] + ['hv_pred']]
 
-def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
-    "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order."
+def input_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
+    "Checked fractions over the model's elements and loads (None for a model without load) of successive chunks of a table file."
     path = Path(input)
     if load is not None: load = float(model._load_vector(load, 1)[0])
     for df, rows in iter_table(path, chunk_rows):
@@ -252,7 +285,20 @@ def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_
             if lcol is None: raise ValueError(f"{path}: no load column ({', '.join(LOAD_COLUMNS)}) and no --load; "
                                               f"this model was trained with indentation loads (N)")
             L = _check_loads(_numeric(df, lcol, path, what='a load in N', rows=rows), path, rows, lcol)
-        yield _last_pred(model.predict_frame(X, L))
+        yield X, (model._load_vector(L, len(X)) if model.has_load else None)
+
+def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
+    "Fractions and loads (None without load) for one formula or every row of a table file."
+    if (formula is None) == (input is None): raise ValueError("give exactly one of --formula or --input")
+    if formula is not None:
+        X = model.fractions(formula)
+        return X, (model._load_vector(load, len(X)) if model.has_load or load is not None else None)
+    parts = list(input_chunks(model, input, load))
+    return np.concatenate([x for x, _ in parts]), (np.concatenate([l for _, l in parts]) if model.has_load else None)
+
+def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
+    "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order."
+    for X, L in input_chunks(model, input, load, chunk_rows): yield _last_pred(model.predict_frame(X, L))
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column."

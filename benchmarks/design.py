@@ -20,7 +20,7 @@ import numpy as np, torch
 from alloy_vib.data import load_hardness_data
 from alloy_vib.trained import torch_threads
 from alloy_vib.train import train_vib
-from alloy_vib.design import (allowed_mask, candidate_table, check_designs, cluster_hard_latents, data_matrix,
+from alloy_vib.design import (allowed_mask, candidate_table, check_designs, cluster_hard_latents,
                               domain_threshold, optimize_latents, sample_latents, select_diverse)
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +61,7 @@ def latent_method(model, train, target, load, allowed, n_samples, steps, seed):
 
 def random_method(model, train, target, load, allowed, n_samples, steps, seed):
     rng = np.random.default_rng(seed)
-    X = random_domain(data_matrix(model, train), allowed, n_samples*steps, rng)
+    X = random_domain(model.fractions(train), allowed, n_samples*steps, rng)
     gap = np.abs(predict_hv(model, X, load) - target)
     return X[np.argsort(gap)[:n_samples]], None
 
@@ -69,7 +69,7 @@ def random_method(model, train, target, load, allowed, n_samples, steps, seed):
 def ga_method(model, train, target, load, allowed, n_samples, steps, seed, sigma=0.03, p_new=0.1, elite=0.1):
     "Genetic algorithm on fractions: tournament selection, blend crossover, Gaussian mutation, element insertion, elitism."
     rng = np.random.default_rng(seed)
-    Xtr, idx_allowed = data_matrix(model, train), np.flatnonzero(allowed)
+    Xtr, idx_allowed = model.fractions(train), np.flatnonzero(allowed)
     P = random_domain(Xtr, allowed, n_samples, rng)
     fit = -np.abs(predict_hv(model, P, load) - target)
     n_elite = max(1, int(elite*n_samples))
@@ -154,7 +154,7 @@ def main(argv=None):
     t = time.perf_counter()
     model = train_vib(train, epochs=cfg['epochs'], seed=0)
     train_s = time.perf_counter() - t
-    held_X = data_matrix(model, data.subset(np.flatnonzero(held)))
+    held_X = model.fractions(data.subset(np.flatnonzero(held)))
     target, load = 2100.0, 0.01
     dom = domain_threshold(model, train)
     res = {m: [] for m in METHODS}
