@@ -6,14 +6,13 @@ Full run (writes benchmarks/results/speed.json; a few minutes on 2 cores):
 Smoke run for CI (< 60 s; writes benchmarks/results/speed_smoke.json):
     python benchmarks/speed.py --smoke
 """
-import argparse, os, sys, time
+import argparse, os, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
+from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from accuracy import environment  # noqa: E402
 
 
 def timed(f):
