@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #cfc70d37
 from __future__ import annotations
-import errno, json, os, re, shutil, signal, stat, sys, threading, warnings
+import errno, glob, json, os, re, shutil, signal, stat, sys, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors',
-           'check_input_file', 'output_kind', 'check_output_dir', 'check_output_file', 'clean_stale', 'glob_escape',
-           'atomic_dir', 'atomic_file', 'write_json', 'write_table', 'save_figure', 'die_with_parent']
+           'check_input_file', 'output_kind', 'check_output_dir', 'check_output_file', 'clean_stale', 'atomic_dir',
+           'atomic_file', 'write_json', 'write_table', 'save_figure', 'die_with_parent']
 
 # %% ../nbs/00_core.ipynb #7cf8a580
 class UsageError(ValueError):
@@ -159,14 +159,12 @@ def clean_stale(path):
     "Remove temporaries beside `path` left by killed alloy_vib processes; put back an old output moved aside."
     p = Path(path)
     if not p.parent.is_dir(): return
-    for q in p.parent.glob(f'.{glob_escape(p.name)}{_TMP}*'):
+    for q in p.parent.glob(f'.{glob.escape(p.name)}{_TMP}*'):
         m = re.fullmatch(rf'\.{re.escape(p.name)}{re.escape(_TMP)}(tmp|old)-(\d+)-.*', q.name)
         if not m or _pid_alive(int(m[2])): continue
         if m[1] == 'old' and not p.exists(): q.rename(p)                           # killed between the two renames
         elif q.is_dir(): shutil.rmtree(q, ignore_errors=True)
         else: q.unlink(missing_ok=True)
-
-def glob_escape(s: str) -> str: return re.sub(r'([*?\[])', r'[\1]', s)
 
 def _temp_name(p: Path, what: str) -> Path:
     return p.with_name(f'.{p.name}{_TMP}{what}-{os.getpid()}-{os.urandom(3).hex()}{p.suffix}')

@@ -285,14 +285,14 @@ def input_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_00
             if lcol is None: raise ValueError(f"{path}: no load column ({', '.join(LOAD_COLUMNS)}) and no --load; "
                                               f"this model was trained with indentation loads (N)")
             L = _check_loads(_numeric(df, lcol, path, what='a load in N', rows=rows), path, rows, lcol)
-        yield X, (model._load_vector(L, len(X)) if model.has_load else None)
+        yield X, model._load_vector(L, len(X))
 
 def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
     "Fractions and loads (None without load) for one formula or every row of a table file."
     if (formula is None) == (input is None): raise ValueError("give exactly one of --formula or --input")
     if formula is not None:
         X = model.fractions(formula)
-        return X, (model._load_vector(load, len(X)) if model.has_load or load is not None else None)
+        return X, model._load_vector(load, len(X))
     parts = list(input_chunks(model, input, load))
     return np.concatenate([x for x, _ in parts]), (np.concatenate([l for _, l in parts]) if model.has_load else None)
 
@@ -302,6 +302,4 @@ def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column."
-    if (formula is None) == (input is None): raise ValueError("give exactly one of --formula or --input")
-    if formula is not None: return _last_pred(model.predict(formula, load=load))
-    return pd.concat(list(predict_chunks(model, input, load)), ignore_index=True)
+    return _last_pred(model.predict_frame(*model_inputs(model, formula, input, load)))
