@@ -11,7 +11,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors',
            'check_input_file', 'output_kind', 'check_output_dir', 'check_output_file', 'clean_stale', 'atomic_dir',
-           'atomic_file', 'write_json', 'write_table', 'save_figure', 'die_with_parent']
+           'atomic_file', 'write_json', 'write_table', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #7cf8a580
 class UsageError(ValueError):
@@ -210,22 +210,3 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
         with atomic_file(path) as tmp: fig.savefig(tmp, dpi=dpi, format='png', metadata={'Software': 'alloy_vib'})
     finally: plt.close(fig)
     return Path(path)
-
-# %% ../nbs/00_core.ipynb #3f7956a7
-def _watch_parent(ppid: int):
-    import time
-    while os.getppid() == ppid: time.sleep(1)
-    os._exit(1)
-
-def die_with_parent(ppid: int|None = None):
-    "Make the calling (worker) process exit when its parent process `ppid` dies; Ctrl-C is left to the parent."
-    ppid = ppid or os.getppid()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)     # the parent stops its workers itself, without their tracebacks
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # a worker forked from a command does not inherit its SIGTERM handler
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0: raise OSError   # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        threading.Thread(target=_watch_parent, args=(ppid,), daemon=True).start()
-    if os.getppid() != ppid: os._exit(1)    # the parent died before the signal was armed

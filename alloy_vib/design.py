@@ -41,7 +41,7 @@ def allowed_mask(model: HardnessModel, data: AlloyData|None = None, elements=Non
 # %% ../nbs/08_design.ipynb #932e6912
 @dataclass
 class LatentClusters:
-    "Hard training alloys clustered in the latent space of `model.nets[net]`."
+    "Hard training alloys clustered in the latent space of network `net` of the model."
     centers: np.ndarray      # (k, d) cluster centres
     spreads: np.ndarray      # (k, d) per-dimension std of the members (floored)
     sizes: np.ndarray        # (k,) members per cluster
@@ -111,11 +111,11 @@ def _mask_tensor(model, elements):
 def predict_decoded(model: HardnessModel, x: torch.Tensor, load) -> torch.Tensor:
     "Standardised hardness of compositions `x` (differentiable), averaged over the ensemble (eval mode, z = μ)."
     L = None if not model.has_load else torch.full((len(x),), float(load))
-    return torch.stack([net.hardness(x, L) for net in model.nets]).mean(0)
+    return model.net.hardness(x, L).mean(0)
 
 def decode_top(net, z, allowed, K: int):
-    "Decoded compositions (n, k) and the same kept to their `K` largest fractions, renormalised (only those carry gradients)."
-    x = net.decode(z, allowed)
+    "Decoded compositions (n, k) of the one-network `net` and the same kept to their `K` largest fractions, renormalised (only those carry gradients)."
+    x = net.decode(z[None], allowed)[0]
     v, i = x.topk(K, 1)
     return x, torch.zeros_like(x).scatter(1, i, v/v.sum(1, keepdim=True))
 
@@ -125,8 +125,7 @@ def optimize_latents(model: HardnessModel, z0, target: float, load=None, steps: 
     "Adam on z towards `target` for the decoded composition: (optimised z, decoded top-K compositions (numpy), mean loss per step)."
     if model.has_load and load is None: raise ValueError("this model was trained with loads; pass the design load (N)")
     allowed = _mask_tensor(model, elements)
-    dec = model.nets[net]
-    for n_ in model.nets: n_.eval()
+    dec = model.net.member(net)
     t = (float(target) - model.y_mu)/model.y_sd
     if prior is not None: m, P = _torch(prior.prior_mean), _torch(prior.prior_prec)
     else: m, P = torch.zeros(z0.shape[1]), torch.eye(z0.shape[1])
@@ -310,7 +309,7 @@ def _design_alloys(model, target, load, n, elements, max_elements, min_fraction,
     res.attrs.update(target=float(target), n_requested=n, short_by=short_by, load=None if load is None else float(load), reached=reached,
                      best_hv=float(best.hv_pred), best_formula=best.formula, tolerance=float(tol),
                      max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()), n_candidates=len(cands),
-                     n_samples=n_samples*rounds, evaluations=n_samples*rounds*steps*len(model.nets), loss=losses.tolist(),
+                     n_samples=n_samples*rounds, evaluations=n_samples*rounds*steps*model.n_models, loss=losses.tolist(),
                      n_clusters=len(cl.centers), time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
                      message=(f"target {target:g} {model.target} reached: {best.formula} predicted {best.hv_pred:.0f}" if reached else
                               f"target {target:g} {model.target} is not reachable{'' if load is None else f' at {float(load):g} N'} "

@@ -15,7 +15,7 @@ from .trained import regression_metrics
 from .train import train_vib, group_folds
 
 # %% auto #0
-__all__ = ['SPLITS', 'BASELINES', 'VIB_DEFAULTS', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
+__all__ = ['SPLITS', 'BASELINES', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
            'cross_validate', 'accuracy_table', 'evaluate_cli']
 
 # %% ../nbs/06_evaluate.ipynb #560cae81
@@ -52,8 +52,6 @@ def interval_scores(y, lo, hi) -> dict:
     return dict(coverage=float(np.mean((y >= lo) & (y <= hi))), width=float(np.mean(hi - lo)))
 
 # %% ../nbs/06_evaluate.ipynb #143add15
-VIB_DEFAULTS = dict(n_models=5, lr=0.02, dropout=0.0, valid_frac=0.0)
-
 @dataclass
 class CVResult:
     "Out-of-fold predictions and scores of several models on the same grouped folds."
@@ -89,7 +87,7 @@ def cross_validate(data: AlloyData, split: str = 'group', folds: int = 5, seed: 
     unknown = [m for m in models if m != 'vib' and m not in BASELINES]
     if unknown: raise ValueError(f"unknown model(s) {unknown}; choose from {['vib', *BASELINES]}")
     fs = cv_folds(data, split, folds, seed)
-    vkw = {**VIB_DEFAULTS, **(vib_kwargs or {}), 'alpha': alpha}
+    vkw = {**(vib_kwargs or {}), 'alpha': alpha}
     oof = pd.DataFrame({'fold': 0, 'y': data.y}, index=pd.RangeIndex(len(data), name='row'))
     for i, (_, te) in enumerate(fs): oof.loc[te, 'fold'] = i
     F, times = baseline_features(data), {}
@@ -136,7 +134,7 @@ def evaluate_cli(data: str = None,          # CSV/Excel table of alloys (default
                  folds: int = 5,            # number of folds
                  seed: int = 0,             # seed of the folds and of the models
                  models: str = 'vib,extra_trees,random_forest,hist_gb',  # comma-separated models
-                 n_models: int = None,      # networks in the VIB ensemble (default: VIB_DEFAULTS)
+                 n_models: int = None,      # networks in the VIB ensemble (default: TrainSettings')
                  epochs: int = None,        # training epochs of the VIB model (default: train_vib's)
                  out: str = None,           # results JSON (required)
                  oof: str = None,           # optional CSV of out-of-fold predictions

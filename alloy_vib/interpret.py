@@ -27,7 +27,7 @@ def hardness_function(model: HardnessModel):
     "f(x, log_load) → predicted hardness on the target's scale (HV), the mean over the model's networks."
     def f(x, log_load=None):
         load = None if log_load is None else log_load.exp()
-        return torch.stack([net.hardness(x, load) for net in model.nets]).mean(0)*model.y_sd + model.y_mu
+        return model.net.hardness(x, load).mean(0)*model.y_sd + model.y_mu
     return f
 
 def _fractions(model, compositions, load=None):
@@ -148,10 +148,10 @@ def attention_scores(model: HardnessModel, compositions, load=None):
     "Per-alloy attention: (composition attention DataFrame (n, elements), load attention DataFrame (n, 4) or None)."
     X, L = _fractions(model, compositions, load)
     t = lambda a: None if a is None else torch.tensor(a, dtype=torch.float32)
-    with torch.no_grad(): outs = [net(t(X), t(L)) for net in model.nets]
+    with torch.no_grad(): out = model.net(t(X), t(L))
     idx = pd.Index([formula_from_fractions(r, model.elements) for r in X], name='formula')
-    comp = pd.DataFrame(np.mean([o['comp_att'].numpy() for o in outs], 0), index=idx, columns=model.elements)
-    ld = None if L is None else pd.DataFrame(np.mean([o['load_att'].numpy() for o in outs], 0), index=idx,
+    comp = pd.DataFrame(out['comp_att'].mean(0).numpy(), index=idx, columns=model.elements)
+    ld = None if L is None else pd.DataFrame(out['load_att'].mean(0).numpy(), index=idx,
                                              columns=list(LOAD_FEATURES))
     return comp, ld
 

@@ -5,12 +5,15 @@
 # %% ../nbs/02_model.ipynb #d5a9586e
 from __future__ import annotations
 from dataclasses import dataclass
+import math
+from functools import partial
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .data import ELEMENT_PROPERTIES
 
 # %% auto #0
-__all__ = ['LOAD_FEATURES', 'DESCRIPTORS', 'load_features', 'alloy_descriptors', 'CompositionAttention', 'LoadAttention',
-           'VIBConfig', 'VIBAttentionNet', 'kl_per_dim']
+__all__ = ['LOAD_FEATURES', 'DESCRIPTORS', 'SHARED_BUFFERS', 'load_features', 'alloy_descriptors', 'EnsembleLinear',
+           'EnsembleLayerNorm', 'EnsembleParams', 'init_members', 'CompositionAttention', 'LoadAttention', 'VIBConfig',
+           'VIBAttentionNet', 'kl_per_dim']
 
 # %% ../nbs/02_model.ipynb #e8058e28
 LOAD_FEATURES = ('log_load', 'load^-1/2', 'load^-1/4', 'load^1/2')
@@ -32,138 +35,226 @@ def alloy_descriptors(x: torch.Tensor, props: torch.Tensor) -> torch.Tensor:
     dchi = (x * (chi[None] - (x @ chi)[:, None])**2).sum(1).clamp_min(1e-12).sqrt()
     return torch.cat([torch.stack([delta, smix, dchi], 1), x @ props], 1)
 
-# %% ../nbs/02_model.ipynb #8f906385
+# %% ../nbs/02_model.ipynb #1965ab7d
+def _members(x: torch.Tensor, n_nets: int) -> torch.Tensor:
+    "`x` with the leading ensemble axis: an input shared by all `n_nets` networks is broadcast (a view, not a copy)."
+    return x if x.dim() == 3 else x.expand(n_nets, *x.shape)
+
+class EnsembleLinear(nn.Module):
+    "`n_nets` independent linear layers in one batched product, (E, ..., fan_in) → (E, ..., fan_out)."
+    def __init__(self, n_nets: int, fan_in: int, fan_out: int, xavier: bool = False):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_nets, fan_in, fan_out))
+        self.bias = nn.Parameter(torch.empty(n_nets, 1, fan_out))
+        b = 1/math.sqrt(fan_in)   # nn.Linear's rule, or Xavier with zero bias as in nn.MultiheadAttention's projections
+        self.inits = (dict(weight=('uniform', math.sqrt(6/(fan_in + fan_out))), bias=('const', 0.)) if xavier else
+                      dict(weight=('uniform', b), bias=('uniform', b)))
+
+    def forward(self, x):
+        E, *mid, i = x.shape
+        return torch.baddbmm(self.bias, x.reshape(E, -1, i), self.weight).view(E, *mid, -1)
+
+class EnsembleLayerNorm(nn.Module):
+    "Layer norm over the last axis, with each network's own scale and shift."
+    def __init__(self, n_nets: int, d: int):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.ones(n_nets, 1, d)), nn.Parameter(torch.zeros(n_nets, 1, d))
+        self.inits = dict(weight=('const', 1.), bias=('const', 0.))
+
+    def forward(self, x):
+        E, *mid, d = x.shape
+        return torch.addcmul(self.bias, F.layer_norm(x.reshape(E, -1, d), (d,)), self.weight).view(x.shape)
+
+class EnsembleParams(nn.Module):
+    "Free parameters (embeddings, positions, ...) with a leading ensemble axis: name=(tensor, (rule, value))."
+    def __init__(self, **params):
+        super().__init__()
+        self.inits = {}
+        for name, (t, rule) in params.items(): setattr(self, name, nn.Parameter(t)); self.inits[name] = rule
+
+def init_members(module: nn.Module, seeds):
+    "Initialise network e of every ensemble layer in `module` from a generator seeded with `seeds[e]`, layer by layer."
+    layers = [m for m in module.modules() if hasattr(m, 'inits')]
+    with torch.no_grad():
+        for e, seed in enumerate(seeds):
+            g = torch.Generator().manual_seed(int(seed))
+            for m in layers:
+                for name, (rule, v) in m.inits.items():
+                    p = getattr(m, name)[e]
+                    if rule == 'uniform': p.uniform_(-v, v, generator=g)
+                    elif rule == 'normal': p.normal_(0, v, generator=g)
+                    else: p.fill_(v)
+
+# %% ../nbs/02_model.ipynb #8a5f29e3
 class CompositionAttention(nn.Module):
     "Element tokens (embedding + physical properties + fraction) pooled by a fraction-weighted softmax over present elements."
-    def __init__(self, n_elements: int, n_props: int, d: int):
+    def __init__(self, n_nets: int, n_elements: int, n_props: int, d: int):
         super().__init__()
-        self.emb, self.prop = nn.Embedding(n_elements, d), nn.Linear(n_props, d)
-        self.tok = nn.Sequential(nn.Linear(d + 2, d), nn.GELU(), nn.Linear(d, d))
-        self.score = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, 1))
+        self.emb = EnsembleParams(weight=(torch.empty(n_nets, n_elements, d), ('normal', 1.)))   # as nn.Embedding
+        self.prop = EnsembleLinear(n_nets, n_props, d)
+        self.tok1, self.tok2 = EnsembleLinear(n_nets, d + 2, d), EnsembleLinear(n_nets, d, d)
+        self.score1, self.score2 = EnsembleLinear(n_nets, d, d), EnsembleLinear(n_nets, d, 1)
 
     def forward(self, x, props_std):
-        "Pooled composition code (n, d) and attention (n, k); absent elements get exactly 0."
-        n, k = x.shape
-        e = self.emb.weight + self.prop(props_std)                           # (k, d)
-        m = int((x > 0).sum(1).max()) if n else k
-        if m < k:   # tokens only for the (at most m) elements present in each row: alloys have 3-8 of ~50
-            idx = x.topk(max(m, 1), dim=1).indices
-            xs, es = x.gather(1, idx), e[idx]
-        else: idx, xs, es = None, x, e[None].expand(n, -1, -1)
-        logx = xs.clamp_min(1e-6).log()
-        t = self.tok(torch.cat([es, xs[..., None], logx[..., None]/5], -1))
-        s = self.score(t).squeeze(-1) + logx
+        "Pooled code (E, n, d) and attention (E, n, k) of compositions `x` (n, k) or (E, n, k); absent elements get exactly 0."
+        E = self.emb.weight.shape[0]
+        x = _members(x, E); n, k = x.shape[1:]
+        m = max(1, int((x > 0).sum(-1).max())) if n else k
+        idx = x.topk(m, dim=-1).indices                  # tokens only for the (at most m) elements present in each row
+        xs = x.gather(-1, idx); logx = xs.clamp_min(1e-6).log()                            # (E, n, m)
+        e = self.emb.weight + self.prop(props_std.expand(E, -1, -1))                       # element vectors (E, k, d)
+        W = self.tok1.weight
+        pre = torch.baddbmm(self.tok1.bias, e, W[:, :-2])                                  # element part of layer 1
+        pre = pre.gather(1, idx.reshape(E, -1, 1).expand(-1, -1, pre.shape[-1])).view(E, n, m, -1)
+        t = self.tok2(F.gelu(pre + xs[..., None]*W[:, None, None, -2] + logx[..., None]*(W[:, None, None, -1]/5)))
+        s = self.score2(torch.tanh(self.score1(t))).squeeze(-1) + logx
         a = torch.softmax(s.masked_fill(xs <= 0, float('-inf')), -1)
-        code = (a[..., None] * t).sum(1)
-        return code, (a if idx is None else torch.zeros_like(x).scatter(1, idx, a))
+        return (a[..., None] * t).sum(-2), torch.zeros_like(x).scatter(-1, idx, a)
 
-# %% ../nbs/02_model.ipynb #c3764641
+# %% ../nbs/02_model.ipynb #58c8eecd
 class LoadAttention(nn.Module):
     "Tokens for the standardised load features, pooled by softmax attention across features."
-    def __init__(self, n_features: int, d: int):
+    def __init__(self, n_nets: int, n_features: int, d: int):
         super().__init__()
-        self.w, self.b = nn.Parameter(torch.randn(n_features, d)), nn.Parameter(torch.randn(n_features, d)*0.1)
-        self.score = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, 1))
+        self.tokens = EnsembleParams(w=(torch.empty(n_nets, n_features, d), ('normal', 1.)),
+                                     b=(torch.empty(n_nets, n_features, d), ('normal', .1)))
+        self.score1, self.score2 = EnsembleLinear(n_nets, d, d), EnsembleLinear(n_nets, d, 1)
 
     def forward(self, f):
-        "Pooled load code (n, d) and attention (n, n_features)."
-        t = F.gelu(f[..., None] * self.w + self.b)
-        a = torch.softmax(self.score(t).squeeze(-1), -1)
-        return (a[..., None] * t).sum(1), a
+        "Pooled load code (E, n, d) and attention (E, n, n_features) of standardised load features `f` (E, n, n_features)."
+        t = F.gelu(f[..., None] * self.tokens.w[:, None] + self.tokens.b[:, None])
+        a = torch.softmax(self.score2(torch.tanh(self.score1(t))).squeeze(-1), -1)
+        return (a[..., None] * t).sum(-2), a
 
-# %% ../nbs/02_model.ipynb #c1920c2e
+# %% ../nbs/02_model.ipynb #b71d89c5
 @dataclass
 class VIBConfig:
-    "Hyperparameters of `VIBAttentionNet` (all plain values, saved as JSON)."
-    n_elements: int
-    has_load: bool = True
+    "Shape of the VIB-attention network (plain values, saved as JSON); the defaults are the evaluated setting."
+    n_elements: int           # size of the element vocabulary
+    has_load: bool = True     # whether the load enters the model (False: composition only)
     d: int = 32               # token width
     latent_dim: int = 16      # size of z
     n_latent_tokens: int = 4  # z is split into this many tokens for the multi-head attention
-    n_heads: int = 4
-    hidden: int = 128
-    dropout: float = 0.1
+    n_heads: int = 4          # attention heads
+    hidden: int = 128         # width of the encoder, head and decoder MLPs
+    dropout: float = 0.0      # dropout in the encoder, attention and head (0: the evaluated setting)
     def __post_init__(self):
-        assert self.latent_dim % self.n_latent_tokens == 0, "latent_dim must be a multiple of n_latent_tokens"
-        assert self.d % self.n_heads == 0, "d must be a multiple of n_heads"
+        if self.latent_dim % self.n_latent_tokens: raise ValueError("latent_dim must be a multiple of n_latent_tokens")
+        if self.d % self.n_heads: raise ValueError("d must be a multiple of n_heads")
+
+SHARED_BUFFERS = ('props', 'props_mu', 'props_sd')   # the only state without an ensemble axis
 
 class VIBAttentionNet(nn.Module):
-    "VIB network with feature-wise attention on composition and load and multi-head attention after the bottleneck."
-    def __init__(self, cfg: VIBConfig, element_props: np.ndarray):
+    "VIB networks with feature-wise attention on composition and load and multi-head attention after the bottleneck, one per seed."
+    def __init__(self, cfg: VIBConfig, element_props: np.ndarray, seeds=(0,)):
         super().__init__()
-        self.cfg, k, d, P = cfg, cfg.n_elements, cfg.d, element_props.shape[1]
-        props = torch.as_tensor(np.asarray(element_props), dtype=torch.float32)
+        self.cfg, self.seeds = cfg, [int(s) for s in seeds]
+        E, k, d, P = len(self.seeds), cfg.n_elements, cfg.d, element_props.shape[1]
+        nD, nL, self.n_nets = len(DESCRIPTORS), len(LOAD_FEATURES), E
+        props = torch.tensor(np.ascontiguousarray(element_props), dtype=torch.float32)
         self.register_buffer('props', props)                                    # raw, for the descriptors
         self.register_buffer('props_mu', props.mean(0)); self.register_buffer('props_sd', props.std(0).clamp_min(1e-6))
-        self.register_buffer('desc_mu', torch.zeros(len(DESCRIPTORS))); self.register_buffer('desc_sd', torch.ones(len(DESCRIPTORS)))
-        self.register_buffer('load_mu', torch.zeros(len(LOAD_FEATURES))); self.register_buffer('load_sd', torch.ones(len(LOAD_FEATURES)))
-        self.comp_att = CompositionAttention(k, P, d)
-        self.load_att = LoadAttention(len(LOAD_FEATURES), d) if cfg.has_load else None
-        self.encoder = nn.Sequential(nn.Linear(d + len(DESCRIPTORS) + k, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout),
-                                     nn.Linear(cfg.hidden, cfg.hidden), nn.GELU())
-        self.mu, self.logvar = nn.Linear(cfg.hidden, cfg.latent_dim), nn.Linear(cfg.hidden, cfg.latent_dim)
-        n_tok = cfg.n_latent_tokens + int(cfg.has_load)
-        self.z_proj = nn.Linear(cfg.latent_dim // cfg.n_latent_tokens, d)
-        self.pos = nn.Parameter(torch.randn(n_tok, d) * 0.1)
-        self.load_proj = nn.Linear(d, d) if cfg.has_load else None
-        self.mha = nn.MultiheadAttention(d, cfg.n_heads, dropout=cfg.dropout, batch_first=True)
-        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.ff = nn.Sequential(nn.Linear(d, 2*d), nn.GELU(), nn.Linear(2*d, d))
-        self.head = nn.Sequential(nn.Linear(n_tok*d, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, 1))
-        self.decoder = nn.Sequential(nn.Linear(cfg.latent_dim, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, k))
+        self.register_buffer('desc_mu', torch.zeros(E, 1, nD)); self.register_buffer('desc_sd', torch.ones(E, 1, nD))
+        self.register_buffer('load_mu', torch.zeros(E, 1, nL)); self.register_buffer('load_sd', torch.ones(E, 1, nL))
+        Lin = partial(EnsembleLinear, E)
+        self.comp_att = CompositionAttention(E, k, P, d)
+        self.load_att = LoadAttention(E, nL, d) if cfg.has_load else None
+        self.enc1, self.enc2 = Lin(d + nD + k, cfg.hidden), Lin(cfg.hidden, cfg.hidden)
+        self.mu, self.logvar = Lin(cfg.hidden, cfg.latent_dim), Lin(cfg.hidden, cfg.latent_dim)
+        self.n_tokens = cfg.n_latent_tokens + int(cfg.has_load)
+        self.z_proj = Lin(cfg.latent_dim // cfg.n_latent_tokens, d)
+        self.pos = EnsembleParams(weight=(torch.empty(E, self.n_tokens, d), ('normal', .1)))
+        self.load_proj = Lin(d, d) if cfg.has_load else None
+        self.qkv, self.att_out = Lin(d, 3*d, xavier=True), Lin(d, d)
+        self.norm1, self.norm2 = EnsembleLayerNorm(E, d), EnsembleLayerNorm(E, d)
+        self.ff1, self.ff2 = Lin(d, 2*d), Lin(2*d, d)
+        self.head1, self.head2 = Lin(self.n_tokens*d, cfg.hidden), Lin(cfg.hidden, 1)
+        self.dec1, self.dec2 = Lin(cfg.latent_dim, cfg.hidden), Lin(cfg.hidden, k)
+        init_members(self, self.seeds)
+        self.noise = [torch.Generator().manual_seed(10**6 + s) for s in self.seeds]   # ε and dropout, per network
 
-    def set_scalers(self, x: torch.Tensor, load: torch.Tensor|None = None):
-        "Fit the descriptor and load-feature standardisation to training inputs."
+    def _randn(self, like):
+        return torch.stack([torch.randn(like.shape[1:], generator=g) for g in self.noise])
+
+    def _dropout(self, x):
+        p = self.cfg.dropout
+        if not (self.training and p > 0): return x
+        return x * torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.noise]) / (1 - p)
+
+    def set_scalers(self, x, load=None, weight=None):
+        "Fit each network's descriptor and load-feature standardisation to its rows of `x` (E, n, k) where `weight` (E, n) > 0."
+        E = self.n_nets; x = _members(x, E)
+        w = torch.ones(x.shape[:2]) if weight is None else (weight > 0).float()
+        cnt = w.sum(1)[:, None, None]; w = w[..., None]
+        def fit(f, mu, sd):   # weighted mean and (unbiased) standard deviation along the rows
+            m = (w*f).sum(1, keepdim=True)/cnt
+            mu.copy_(m); sd.copy_(((w*(f - m)**2).sum(1, keepdim=True)/(cnt - 1)).sqrt().clamp_min(1e-6))
         with torch.no_grad():
-            dsc = alloy_descriptors(x, self.props)
-            self.desc_mu.copy_(dsc.mean(0)); self.desc_sd.copy_(dsc.std(0).clamp_min(1e-6))
-            if load is not None and self.cfg.has_load:
-                lf = load_features(load); self.load_mu.copy_(lf.mean(0)); self.load_sd.copy_(lf.std(0).clamp_min(1e-6))
+            fit(alloy_descriptors(x.reshape(-1, x.shape[-1]), self.props).view(*x.shape[:2], -1), self.desc_mu, self.desc_sd)
+            if load is not None and self.cfg.has_load: fit(load_features(_members(load[..., None], E)[..., 0]), self.load_mu, self.load_sd)
 
-    def encode(self, x):
-        "μ, log σ² (n, latent_dim) and composition attention (n, k) of compositions `x`."
-        code, att = self.comp_att(x, (self.props - self.props_mu)/self.props_sd)
-        dsc = (alloy_descriptors(x, self.props) - self.desc_mu)/self.desc_sd
-        h = self.encoder(torch.cat([code, dsc, x], 1))
-        return self.mu(h), self.logvar(h).clamp(-10, 10), att
+    def encode(self, x, logvar: bool = True):
+        "μ, log σ² (E, n, latent_dim; None unless `logvar`) and composition attention (E, n, k) of `x` (n, k) or (E, n, k)."
+        x = _members(x, self.n_nets)
+        code, att = self.comp_att(x, ((self.props - self.props_mu)/self.props_sd)[None])
+        dsc = (alloy_descriptors(x.reshape(-1, x.shape[-1]), self.props).view(*x.shape[:2], -1) - self.desc_mu)/self.desc_sd
+        h = F.gelu(self.enc2(self._dropout(F.gelu(self.enc1(torch.cat([code, dsc, x], -1))))))
+        return self.mu(h), (self.logvar(h).clamp(-10, 10) if logvar else None), att
 
     def load_code(self, load):
-        "Pooled load code (n, d) and load attention (n, 4)."
-        return self.load_att((load_features(load) - self.load_mu)/self.load_sd)
+        "Pooled load code (E, n, d) and load attention (E, n, 4) of loads (n,) or (E, n) in N."
+        return self.load_att((load_features(_members(load[..., None], self.n_nets)[..., 0]) - self.load_mu)/self.load_sd)
+
+    def _mha(self, t, need_weights: bool):
+        E, n, T, d = t.shape; h = self.cfg.n_heads
+        q, k, v = self.qkv(t).view(E*n, T, 3, h, d//h).permute(2, 0, 3, 1, 4)       # each (E·n, heads, T, d/heads)
+        if need_weights or (self.training and self.cfg.dropout > 0):
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d//h), -1).view(E, n, h, T, T)
+            o, a = self._dropout(a).view(E*n, h, T, T) @ v, a.mean(2)
+        else: o, a = F.scaled_dot_product_attention(q, k, v), None
+        return self.att_out(o.transpose(1, 2).reshape(E, n, T, d)), a
 
     def head_from_z(self, z, load=None, need_weights: bool = True):
-        "Standardised hardness (n,), load attention and latent self-attention (n, tokens, tokens; None unless `need_weights`) from z."
-        cfg = self.cfg
-        toks = self.z_proj(z.view(z.shape[0], cfg.n_latent_tokens, -1))
+        "Standardised hardness (E, n), load attention (E, n, 4) and latent self-attention (E, n, T, T) from z (E, n, latent_dim)."
+        cfg, (E, n, _) = self.cfg, z.shape
+        toks = self.z_proj(z.view(E, n, cfg.n_latent_tokens, -1))
         load_att = None
         if cfg.has_load:
             if load is None: raise ValueError("this model was trained with a load; pass the load (N)")
             lc, load_att = self.load_code(load)
-            toks = torch.cat([toks, self.load_proj(lc)[:, None]], 1)
-        toks = toks + self.pos
-        a_out, lat_att = self.mha(toks, toks, toks, need_weights=need_weights, average_attn_weights=True)
+            toks = torch.cat([toks, self.load_proj(lc)[:, :, None]], 2)
+        toks = toks + self.pos.weight[:, None]
+        a_out, lat_att = self._mha(toks, need_weights)
         h = self.norm1(toks + a_out)
-        h = self.norm2(h + self.ff(h))
-        return self.head(h.flatten(1)).squeeze(-1), load_att, lat_att
+        h = self.norm2(h + self.ff2(F.gelu(self.ff1(h))))
+        return self.head2(self._dropout(F.gelu(self.head1(h.flatten(2))))).squeeze(-1), load_att, lat_att
 
     def hardness(self, x, load=None):
-        "Standardised hardness (n,) at z = μ, without the decoder or the attention weights: the prediction path."
-        return self.head_from_z(self.encode(x)[0], load, need_weights=False)[0]
+        "Standardised hardness (E, n) of every network at z = μ: the prediction path."
+        return self.head_from_z(self.encode(x, logvar=False)[0], load, need_weights=False)[0]
 
     def decode(self, z, allowed: torch.Tensor|None = None):
-        "Compositions on the simplex (n, k) decoded from z; elements not `allowed` get exactly 0."
-        logits = self.decoder(z)
+        "Compositions on the simplex (E, n, k) decoded from z (E, n, latent_dim); elements not `allowed` get exactly 0."
+        logits = self.dec2(F.gelu(self.dec1(z)))
         if allowed is not None: logits = logits.masked_fill(~allowed.bool(), float('-inf'))
         return torch.softmax(logits, -1)
 
     def forward(self, x, load=None):
-        "Everything interpretation and design need: hv (standardised), mu, logvar, z, recon and attention scores."
+        "Everything training, interpretation and design need, each with the ensemble axis first: hv (standardised), mu, logvar, z, recon, x, attention."
+        x = _members(x, self.n_nets)
         mu, logvar, comp_att = self.encode(x)
-        z = mu + torch.randn_like(mu) * (0.5*logvar).exp() if self.training else mu
+        z = mu + self._randn(mu) * (0.5*logvar).exp() if self.training else mu
         hv, load_att, lat_att = self.head_from_z(z, load)
         return dict(hv=hv, mu=mu, logvar=logvar, z=z, recon=self.decode(z), x=x,
                     comp_att=comp_att, load_att=load_att, latent_att=lat_att)
 
+    def member(self, *idx: int) -> VIBAttentionNet:
+        "A new module holding copies of networks `idx` (in that order)."
+        sel = list(idx)
+        new = VIBAttentionNet(self.cfg, self.props.numpy(), [self.seeds[i] for i in sel])
+        new.load_state_dict({k: (v if k in SHARED_BUFFERS else v[sel]) for k, v in self.state_dict().items()})
+        return new.train(self.training)
+
 def kl_per_dim(mu, logvar):
-    "KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension, averaged over the batch: shape (latent_dim,)."
-    return (0.5*(mu**2 + logvar.exp() - 1 - logvar)).mean(0)
+    "KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension, averaged over the rows (the second-to-last axis)."
+    return (0.5*(mu**2 + logvar.exp() - 1 - logvar)).mean(-2)

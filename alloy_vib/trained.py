@@ -17,8 +17,8 @@ from .model import VIBAttentionNet, VIBConfig
 import alloy_vib
 
 # %% auto #0
-__all__ = ['torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics', 'conformal_quantile', 'calibrate', 'domain_of',
-           'input_chunks', 'model_inputs', 'predict_chunks', 'predict_table']
+__all__ = ['MODEL_FORMAT', 'torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics', 'conformal_quantile', 'calibrate',
+           'domain_of', 'input_chunks', 'model_inputs', 'predict_chunks', 'predict_table']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -41,6 +41,7 @@ def n_workers(n_tasks: int, requested: int|None = None) -> int:
 
 
 # %% ../nbs/03_trained.ipynb #cb7fb70c
+MODEL_FORMAT = 2   # 1: one state dict per network (before the batched ensemble); 2: one module with an ensemble axis
 _MAX_SIZES = dict(d=1024, latent_dim=1024, n_latent_tokens=256, n_heads=64, hidden=8192)
 
 def _read_model_files(path: Path):
@@ -50,11 +51,14 @@ def _read_model_files(path: Path):
     except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]}); retrain the model") from None
     if not isinstance(info, dict) or info.get('format') != 'alloy_vib-model':
         raise ValueError(f"{f}: not an alloy_vib model file")
+    if info.get('version') != MODEL_FORMAT:
+        raise ValueError(f"{f}: model format {info.get('version')} was written by another version of alloy_vib (this one reads "
+                         f"format {MODEL_FORMAT}, one module for the whole ensemble); retrain the model with alloy_vib_train")
     try:
         elements, n = [str(e) for e in info['elements']], int(info['n_models'])
         y_mu, y_sd, meta = float(info['y_mu']), float(info['y_sd']), dict(info['meta'])
         cfg = VIBConfig(**info['config'])
-    except (KeyError, TypeError, ValueError, AssertionError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{f}: incomplete or invalid model description ({type(e).__name__}: {short(str(e), 80)[1:-1]}); "
                          f"retrain the model") from None
     if not (math.isfinite(y_mu) and math.isfinite(y_sd) and y_sd > 0):
@@ -76,14 +80,15 @@ def _read_model_files(path: Path):
 
 class HardnessModel:
     "A trained VIB-attention hardness model (an ensemble of one or more networks) with its vocabulary and scalers."
-    def __init__(self, nets, elements, y_mu, y_sd, meta: dict, history=None, attention=None):
-        self.nets, self.elements, self.y_mu, self.y_sd, self.meta = list(nets), list(elements), float(y_mu), float(y_sd), meta
+    def __init__(self, net: VIBAttentionNet, elements, y_mu, y_sd, meta: dict, history=None, attention=None):
+        self.net, self.elements, self.y_mu, self.y_sd, self.meta = net.eval(), list(elements), float(y_mu), float(y_sd), meta
         self.history = history if history is not None else pd.DataFrame()
         self.attention = attention if attention is not None else pd.DataFrame()
-        for n in self.nets: n.eval()
 
     @property
-    def has_load(self): return self.nets[0].cfg.has_load
+    def has_load(self): return self.net.cfg.has_load
+    @property
+    def n_models(self): return self.net.n_nets
     @property
     def target(self): return self.meta.get('target', 'HV')
 
@@ -97,21 +102,24 @@ class HardnessModel:
         if bad.any(): raise ValueError(f"load must be a finite positive number of newtons, got {L[bad][0]:g}")
         return L
 
-    def predict_arrays(self, X, load=None, batch_size=8192, threads: int|None = 1, n_jobs: int|None = None):
-        "Mean and std (over ensemble members) of the predicted target for fractions `X` (n, k) and loads (n,)."
-        X = np.asarray(X, dtype=float); L = self._load_vector(load, len(X))
-        if len(X) == 0: return np.zeros(0), np.zeros(0)
-        def member(net):
-            with torch.no_grad():  # grad mode is per thread
-                p = [net.hardness(*_tensors(X[i:i+batch_size], None if L is None else L[i:i+batch_size]))
-                     for i in range(0, len(X), batch_size)]
-            return torch.cat(p).numpy()*self.y_sd + self.y_mu
-        n_jobs = n_workers(len(self.nets), n_jobs)
-        with torch_threads(threads):  # one intra-op thread: 5x the throughput of two on busy cores (measured)
-            if n_jobs > 1 and len(X) >= 1000:   # members in parallel threads (torch releases the GIL); same numbers
-                with ThreadPoolExecutor(n_jobs) as ex: preds = list(ex.map(member, self.nets))
-            else: preds = [member(net) for net in self.nets]
-        P = np.stack(preds)
+    def predict_members(self, X, load=None, batch_size: int = 2048, threads: int|None = 1, n_jobs: int|None = None):
+        "The predicted target (n_models, n) of every network for fractions `X` (n, k) and loads (n,): all networks in one call per chunk."
+        X = np.asarray(X, dtype=np.float32); L = self._load_vector(load, len(X))
+        starts = range(0, len(X), batch_size)
+        def chunk(i):
+            with torch.no_grad():   # grad mode is per thread
+                return self.net.hardness(*_tensors(X[i:i+batch_size], None if L is None else L[i:i+batch_size])).numpy()
+        n_jobs = n_workers(len(starts), n_jobs)
+        with torch_threads(threads):   # chunks in parallel threads (PyTorch releases the GIL), one intra-op thread each
+            if n_jobs > 1:
+                with ThreadPoolExecutor(n_jobs) as ex: parts = list(ex.map(chunk, starts))
+            else: parts = [chunk(i) for i in starts]
+        P = np.concatenate(parts, 1) if parts else np.zeros((self.n_models, 0), np.float32)
+        return P.astype(float)*self.y_sd + self.y_mu
+
+    def predict_arrays(self, X, load=None, **kw):
+        "Mean and std (over ensemble members) of the predicted target for fractions `X` (n, k) and loads (n,); `kw` as `predict_members`."
+        P = self.predict_members(X, load, **kw)
         return P.mean(0), P.std(0)
 
     @property
@@ -152,7 +160,7 @@ class HardnessModel:
     def latent_means(self, compositions, net: int = 0) -> np.ndarray:
         "Latent means μ (n, latent_dim) of `compositions` in the latent space of network `net` (μ does not depend on the load)."
         with torch.no_grad():
-            return self.nets[net].encode(torch.as_tensor(self.fractions(compositions), dtype=torch.float32))[0].numpy()
+            return self.net.encode(torch.as_tensor(self.fractions(compositions), dtype=torch.float32), logvar=False)[0][net].numpy()
 
     def training_data(self, data=None) -> AlloyData:
         "The training table: `data` (AlloyData or a path), else the recorded source or the default data, if its checksum is the recorded one."
@@ -195,15 +203,15 @@ class HardnessModel:
     def write_files(self, folder):
         "Write model.json, weights.pt, history.csv and attention.csv into an existing `folder`."
         folder = Path(folder)
-        state = {f'net{i}.{k}': v for i, n in enumerate(self.nets) for k, v in n.state_dict().items()}
+        state = self.net.state_dict()
         bad = [k for k, v in state.items() if not torch.isfinite(v).all()]
         if bad or not (math.isfinite(self.y_mu) and math.isfinite(self.y_sd) and self.y_sd > 0):
             raise ValueError(f"not saving a broken model: {'non-finite weights in ' + bad[0] if bad else 'non-finite target scale'}")
         try: torch.save(state, folder/'weights.pt')
         except RuntimeError as e:   # PyTorch reports a full disk as "[enforce fail ...] unexpected pos"
             raise OSError(28, f'cannot write the weights ({short(str(e), 60)[1:-1]})', str(folder/'weights.pt')) from None
-        info = dict(format='alloy_vib-model', version=1, elements=self.elements, y_mu=self.y_mu, y_sd=self.y_sd,
-                    n_models=len(self.nets), config=self.nets[0].cfg.__dict__, meta=self.meta,
+        info = dict(format='alloy_vib-model', version=MODEL_FORMAT, elements=self.elements, y_mu=self.y_mu, y_sd=self.y_sd,
+                    n_models=self.n_models, seeds=self.net.seeds, config=self.net.cfg.__dict__, meta=self.meta,
                     versions=dict(alloy_vib=alloy_vib.__version__, torch=torch.__version__))
         (folder/'model.json').write_text(json.dumps(info, indent=1, default=float))
         if len(self.history): self.history.to_csv(folder/'history.csv', index=False)
@@ -217,25 +225,20 @@ class HardnessModel:
         info, state = _read_model_files(path)
         cfg, elements, n = info['config'], info['elements'], info['n_models']
         props = element_properties(elements).values
-        with torch.device('meta'): shapes = {k: v.shape for k, v in VIBAttentionNet(cfg, props).state_dict().items()}
-        for i in range(n):       # sizes and names checked against the weights before anything is allocated
-            got = {k.split('.', 1)[1]: v for k, v in state.items() if k.startswith(f'net{i}.')}
-            if set(got) != set(shapes) or any(got[k].shape != shapes[k] for k in shapes):
-                raise ValueError(f"{path}: weights.pt does not match model.json (network {i}: layer sizes or names differ); "
-                                 f"the folder was edited or mixed up: retrain the model")
-            if not torch.allclose(got['props'], torch.as_tensor(props, dtype=torch.float32), rtol=1e-4, atol=1e-4):
-                raise ValueError(f"{path}: the element list in model.json does not match the weights (reordered or edited?); "
-                                 f"retrain the model")
-        nets = []
-        for i in range(n):
-            net = VIBAttentionNet(cfg, props)
-            net.load_state_dict({k.split('.', 1)[1]: v for k, v in state.items() if k.startswith(f'net{i}.')})
-            nets.append(net)
+        with torch.device('meta'): shapes = {k: v.shape for k, v in VIBAttentionNet(cfg, props, range(n)).state_dict().items()}
+        if set(state) != set(shapes) or any(state[k].shape != shapes[k] for k in shapes):   # checked before anything is allocated
+            raise ValueError(f"{path}: weights.pt does not match model.json (layer sizes, names or number of networks differ); "
+                             f"the folder was edited or mixed up: retrain the model")
+        if not torch.allclose(state['props'], torch.as_tensor(props, dtype=torch.float32), rtol=1e-4, atol=1e-4):
+            raise ValueError(f"{path}: the element list in model.json does not match the weights (reordered or edited?); "
+                             f"retrain the model")
+        net = VIBAttentionNet(cfg, props, info.get('seeds') or range(n))
+        net.load_state_dict(state)
         read = lambda f: pd.read_csv(path/f) if (path/f).is_file() else None
-        return cls(nets, elements, info['y_mu'], info['y_sd'], info['meta'], read('history.csv'), read('attention.csv'))
+        return cls(net, elements, info['y_mu'], info['y_sd'], info['meta'], read('history.csv'), read('attention.csv'))
 
     def __repr__(self):
-        return (f"HardnessModel({len(self.nets)} net(s), {len(self.elements)} elements, "
+        return (f"HardnessModel({self.n_models} net(s), {len(self.elements)} elements, "
                 f"{'with' if self.has_load else 'without'} load, target {self.target!r})")
 
 # %% ../nbs/03_trained.ipynb #8a28349a

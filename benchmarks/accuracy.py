@@ -44,12 +44,14 @@ def main(argv=None):
     p.add_argument('--repeat_seeds', default='1,2', help="comma-separated extra seeds for the 'group' split ('' for none)")
     p.add_argument('--repeat_data', default='mmg_hardness', help='data sets whose group split is repeated with those seeds')
     a = p.parse_args(argv)
-    from alloy_vib.evaluate import cross_validate, write_json, VIB_DEFAULTS
+    from alloy_vib.evaluate import cross_validate, write_json
+    from alloy_vib.train import TrainSettings
+    from alloy_vib.model import VIBConfig
     folds = a.folds or (2 if a.smoke else 5)
     vib_kwargs = dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}
     out = Path(a.out) if a.out else HERE/'results'/('accuracy_smoke.json' if a.smoke else 'accuracy.json')
     res = dict(benchmark='accuracy', smoke=a.smoke, protocol=PROTOCOL.format(folds=folds, seed=a.seed), seed=a.seed,
-               folds=folds, vib_settings={**VIB_DEFAULTS, **vib_kwargs}, started=datetime.now(timezone.utc).isoformat(),
+               folds=folds, vib_settings={**TrainSettings().__dict__, 'network': {k: v for k, v in VIBConfig(1).__dict__.items() if k != 'n_elements'}, **vib_kwargs}, started=datetime.now(timezone.utc).isoformat(),
                **environment(), results={})
     t0 = time.perf_counter()
     all_data = datasets(a.smoke)

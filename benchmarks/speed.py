@@ -27,20 +27,21 @@ def main(argv=None):
     a = p.parse_args(argv)
     from alloy_vib.data import load_hardness_data
     from alloy_vib.train import train_vib
-    from alloy_vib.evaluate import cross_validate, write_json, VIB_DEFAULTS
+    from alloy_vib.evaluate import cross_validate, write_json
+    from alloy_vib.train import TrainSettings
     out = Path(a.out) if a.out else HERE/'results'/('speed_smoke.json' if a.smoke else 'speed.json')
     data = load_hardness_data()
     vkw = dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}
     if a.smoke: data = data.subset(np.arange(0, len(data), 3))
     folds = 2 if a.smoke else 5
     res = dict(benchmark='speed', smoke=a.smoke, seed=a.seed, started=datetime.now(timezone.utc).isoformat(),
-               **environment(), vib_settings={**VIB_DEFAULTS, **vkw}, n_rows=len(data), folds=folds)
+               **environment(), vib_settings={**TrainSettings().__dict__, **vkw}, n_rows=len(data), folds=folds)
     # ExtraTrees cross-validation: the reference time of this run
     et, t_et = timed(lambda: cross_validate(data, 'group', folds, a.seed, models=('extra_trees',)))
     # one training of the default VIB model (the ensemble and its cross-fitted calibration networks) and of a single
     # network without calibration networks, on all rows
-    model, t_model = timed(lambda: train_vib(data, seed=a.seed, **{**VIB_DEFAULTS, **vkw}))
-    _, t_one = timed(lambda: train_vib(data, seed=a.seed, **{**VIB_DEFAULTS, **vkw, 'n_models': 1, 'calib_folds': 0}))
+    model, t_model = timed(lambda: train_vib(data, seed=a.seed, **vkw))
+    _, t_one = timed(lambda: train_vib(data, seed=a.seed, **{**vkw, 'n_models': 1, 'calib_folds': 0}))
     # full cross-validation of the VIB model on the same folds
     vib, t_vib_cv = timed(lambda: cross_validate(data, 'group', folds, a.seed, models=('vib',), vib_kwargs=vkw))
     # prediction throughput: mean and std of the ensemble (predict_arrays), and the full table (predict)

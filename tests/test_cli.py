@@ -10,7 +10,8 @@ def test_train_writes_whole_folder(small_model):
     for phase in ('train', 'valid'):
         assert set(m[phase]) == {'mae', 'rmse', 'r2'}
     hist = pd.read_csv(small_model/'history.csv')
-    assert {'train_loss', 'valid_loss', 'beta', 'train_kl', 'lr'} <= set(hist.columns)
+    assert {'model', 'epoch', 'train_loss', 'beta', 'train_kl', 'lr', 'best_epoch'} <= set(hist.columns)
+    assert sorted(hist.model.unique()) == [0, 1] and 'valid_loss' not in hist    # no hold-out (the default): no validation curve
 
 def test_train_summary_line(small_csv, tmp_path):
     r = run('alloy_vib_train', '--data', small_csv, '--out', tmp_path/'m', '--epochs', 3, '--quiet', '--seed', 2, '--n_models', 1)
