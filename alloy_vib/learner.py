@@ -106,16 +106,19 @@ class LossHistory(_PerNetworkSums):
         for train, sums in self.phases.items():
             self.sums = sums; means[train] = ({k: self._mean(k) for k in ('loss', 'mse', 'rec', 'kl')}, sums['n'])
         E = len(means[True][1])
-        beta = torch.as_tensor(self.learn.loss_func.effective_beta, dtype=torch.float32).expand(E)
-        for e in range(E):
-            row = dict(model=e, epoch=self.epoch, beta=float(beta[e]), lr=lr)
-            for phase, train in (('train', True), ('valid', False)):
-                if train not in means or means[train][1][e] == 0: continue
-                m = {k: v[e] for k, v in means[train][0].items()}
-                row.update({f'{phase}_loss': m['loss'].item(), f'{phase}_mse': m['mse'].item(), f'{phase}_rec': m['rec'].item(),
-                            f'{phase}_kl': m['kl'].sum().item(), f'{phase}_kl_per_dim': m['kl'].mean().item()})
-                if train: row.update({f'kl_dim{i}': v for i, v in enumerate(m['kl'].tolist())})
-            self.rows.append(row)
+        rows = [dict(model=e, epoch=self.epoch, beta=b, lr=lr) for e, b in
+                enumerate(torch.as_tensor(self.learn.loss_func.effective_beta, dtype=torch.float32).expand(E).tolist())]
+        for phase, train in (('train', True), ('valid', False)):
+            if train not in means: continue
+            m, n = means[train]
+            cols = {f'{phase}_loss': m['loss'], f'{phase}_mse': m['mse'], f'{phase}_rec': m['rec'],
+                    f'{phase}_kl': m['kl'].sum(-1), f'{phase}_kl_per_dim': m['kl'].mean(-1)}
+            cols = {k: v.tolist() for k, v in cols.items()}; kl, n = m['kl'].tolist(), n.tolist()   # to Python once per epoch
+            for e, row in enumerate(rows):
+                if n[e] == 0: continue
+                row.update({k: v[e] for k, v in cols.items()})
+                if train: row.update({f'kl_dim{i}': v for i, v in enumerate(kl[e])})
+        self.rows += rows
 
 class AttentionLogger(Callback):
     "Each epoch, per network: mean ± std of composition attention per element and of load attention per load feature over its rows (w > 0)."
@@ -134,9 +137,9 @@ class AttentionLogger(Callback):
         parts = [('element', self.elements, stats(out['comp_att'], use[..., None] & (self.x > 0)))]
         if out['load_att'] is not None: parts.append(('load', LOAD_FEATURES, stats(out['load_att'], use[..., None].expand_as(out['load_att']).float())))
         for kind, names, (mean, std, cnt) in parts:
-            for e, j in zip(*np.nonzero(cnt.numpy())):
-                self.rows.append(dict(model=int(e), epoch=self.epoch, kind=kind, feature=names[j], mean=mean[e, j].item(),
-                                      std=std[e, j].item(), n=int(cnt[e, j])))
+            mean, std, cnt = mean.numpy(), std.numpy(), cnt.numpy()
+            self.rows += [dict(model=int(e), epoch=self.epoch, kind=kind, feature=names[j], mean=float(mean[e, j]),
+                               std=float(std[e, j]), n=int(cnt[e, j])) for e, j in zip(*np.nonzero(cnt))]
 
 class BestWeights(_PerNetworkSums):
     "For each network with a hold-out: keep its weights of lowest hold-out MSE, stop following it after `patience` epochs without improvement, restore its best."

@@ -239,12 +239,12 @@ class VIBAttentionNet(nn.Module):
         if allowed is not None: logits = logits.masked_fill(~allowed.bool(), float('-inf'))
         return torch.softmax(logits, -1)
 
-    def forward(self, x, load=None):
-        "Everything training, interpretation and design need, each with the ensemble axis first: hv (standardised), mu, logvar, z, recon, x, attention."
+    def forward(self, x, load=None, need_weights: bool = False):
+        "hv (standardised), mu, logvar, z, recon, x, composition and load attention (and the latent self-attention if `need_weights`), each with the ensemble axis first."
         x = _members(x, self.n_nets)
         mu, logvar, comp_att = self.encode(x)
         z = mu + self._randn(mu) * (0.5*logvar).exp() if self.training else mu
-        hv, load_att, lat_att = self.head_from_z(z, load)
+        hv, load_att, lat_att = self.head_from_z(z, load, need_weights)
         return dict(hv=hv, mu=mu, logvar=logvar, z=z, recon=self.decode(z), x=x,
                     comp_att=comp_att, load_att=load_att, latent_att=lat_att)
 
