@@ -271,51 +271,46 @@ def design_alloys(model: HardnessModel, target: float, load=None, n: int = 20, e
                   quantile: float = 0.9, n_clusters='auto', min_diversity: float = 0.02, tolerance: float|None = None,
                   seed: int = 0, threads: int|None = 1) -> pd.DataFrame:
     "Propose `n` valid alloys predicted to reach `target` at `load` (see the notebook): rank, formula, fractions, prediction, nearest alloy."
-    with torch_threads(threads):
-        return _design_alloys(model, target, load, n, elements, max_elements, min_fraction, step, data, n_samples, steps, lr,
-                              scale, prior_weight, quantile, n_clusters, min_diversity, tolerance, seed)
-
-def _design_alloys(model, target, load, n, elements, max_elements, min_fraction, step, data, n_samples, steps, lr, scale,
-                   prior_weight, quantile, n_clusters, min_diversity, tolerance, seed):
-    if model.has_load and (load is None or not 0 < float(load) < math.inf):
-        raise UsageError(f"--load must be a finite positive design load in N, got {load}")
-    if not model.has_load and load is not None: raise ValueError("this model was trained without loads; do not pass a load")
-    if not np.isfinite(target) or target <= 0: raise UsageError(f"--target must be a positive hardness, got {target}")
-    check_design_sizes(n, n_samples, steps)
-    check_design_args(max_elements, min_fraction, step)
-    t0 = time.perf_counter()
-    data = model.training_data(data)
-    allowed = allowed_mask(model, data, elements)
-    n_samples = n_samples or max(10*n, 200)
-    torch.manual_seed(seed)
-    cl = cluster_hard_latents(model, data, load, quantile, n_clusters, seed=seed)
-    t1 = time.perf_counter()
-    Xs, ws, rounds = [], [], 0
-    while rounds < 3:   # a collapsed decoder can map many latents to one composition: widen the sampling until n are unique
-        z0, which = sample_latents(cl, n_samples, scale*2**rounds, seed + rounds)
-        _, Xd, losses = optimize_latents(model, z0, target, load, steps, lr, allowed, cl, prior_weight, max_elements)
-        Xs.append(Xd); ws.append(which); rounds += 1
-        if len(np.unique(sparsify_round(np.concatenate(Xs), max_elements, min_fraction, step), axis=0)) >= n: break
-    t2 = time.perf_counter()
-    cands = candidate_table(model, data, np.concatenate(Xs), load, target, allowed, max_elements, min_fraction, step,
-                            np.concatenate(ws))
-    res = select_diverse(cands, model.elements, n, min_diversity)
-    used = [e for e in model.elements if (res[e] > 0).any()]
-    res = res[['rank', 'formula'] + used + OUTPUT_COLUMNS]
-    tol = 0.02*target if tolerance is None else tolerance
-    best = cands.loc[(cands.hv_pred - target).abs().idxmin()]
-    reached = bool(abs(best.hv_pred - target) <= tol)
-    short_by = n - len(res)
-    res.attrs.update(target=float(target), n_requested=n, short_by=short_by, load=None if load is None else float(load), reached=reached,
-                     best_hv=float(best.hv_pred), best_formula=best.formula, tolerance=float(tol),
-                     max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()), n_candidates=len(cands),
-                     n_samples=n_samples*rounds, evaluations=n_samples*rounds*steps*model.n_models, loss=losses.tolist(),
-                     n_clusters=len(cl.centers), time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
-                     message=(f"target {target:g} {model.target} reached: {best.formula} predicted {best.hv_pred:.0f}" if reached else
-                              f"target {target:g} {model.target} is not reachable{'' if load is None else f' at {float(load):g} N'} "
-                              f"under these constraints: the closest candidate, {best.formula}, is predicted {best.hv_pred:.0f} "
-                              f"(candidates span {cands.hv_pred.min():.0f}–{cands.hv_pred.max():.0f})"))
-    return res
+    with torch_threads(threads):   # the whole design runs with `threads` intra-op threads
+        if model.has_load and (load is None or not 0 < float(load) < math.inf):
+            raise UsageError(f"--load must be a finite positive design load in N, got {load}")
+        if not model.has_load and load is not None: raise ValueError("this model was trained without loads; do not pass a load")
+        if not np.isfinite(target) or target <= 0: raise UsageError(f"--target must be a positive hardness, got {target}")
+        check_design_sizes(n, n_samples, steps)
+        check_design_args(max_elements, min_fraction, step)
+        t0 = time.perf_counter()
+        data = model.training_data(data)
+        allowed = allowed_mask(model, data, elements)
+        n_samples = n_samples or max(10*n, 200)
+        torch.manual_seed(seed)
+        cl = cluster_hard_latents(model, data, load, quantile, n_clusters, seed=seed)
+        t1 = time.perf_counter()
+        Xs, ws, rounds = [], [], 0
+        while rounds < 3:   # a collapsed decoder can map many latents to one composition: widen the sampling until n are unique
+            z0, which = sample_latents(cl, n_samples, scale*2**rounds, seed + rounds)
+            _, Xd, losses = optimize_latents(model, z0, target, load, steps, lr, allowed, cl, prior_weight, max_elements)
+            Xs.append(Xd); ws.append(which); rounds += 1
+            if len(np.unique(sparsify_round(np.concatenate(Xs), max_elements, min_fraction, step), axis=0)) >= n: break
+        t2 = time.perf_counter()
+        cands = candidate_table(model, data, np.concatenate(Xs), load, target, allowed, max_elements, min_fraction, step,
+                                np.concatenate(ws))
+        res = select_diverse(cands, model.elements, n, min_diversity)
+        used = [e for e in model.elements if (res[e] > 0).any()]
+        res = res[['rank', 'formula'] + used + OUTPUT_COLUMNS]
+        tol = 0.02*target if tolerance is None else tolerance
+        best = cands.loc[(cands.hv_pred - target).abs().idxmin()]
+        reached = bool(abs(best.hv_pred - target) <= tol)
+        short_by = n - len(res)
+        res.attrs.update(target=float(target), n_requested=n, short_by=short_by, load=None if load is None else float(load), reached=reached,
+                         best_hv=float(best.hv_pred), best_formula=best.formula, tolerance=float(tol),
+                         max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()), n_candidates=len(cands),
+                         n_samples=n_samples*rounds, evaluations=n_samples*rounds*steps*model.n_models, loss=losses.tolist(),
+                         n_clusters=len(cl.centers), time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
+                         message=(f"target {target:g} {model.target} reached: {best.formula} predicted {best.hv_pred:.0f}" if reached else
+                                  f"target {target:g} {model.target} is not reachable{'' if load is None else f' at {float(load):g} N'} "
+                                  f"under these constraints: the closest candidate, {best.formula}, is predicted {best.hv_pred:.0f} "
+                                  f"(candidates span {cands.hv_pred.min():.0f}–{cands.hv_pred.max():.0f})"))
+        return res
 
 # %% ../nbs/08_design.ipynb #31839327
 def plot_candidates(df: pd.DataFrame, target: float|None = None, title: str|None = None) -> plt.Figure:

@@ -1,12 +1,12 @@
 """Speed benchmark: training and cross-validation time of the VIB model as ratios to ExtraTrees in the same run,
 and prediction throughput.
 
-Full run (writes benchmarks/results/speed.json; a few minutes on 2 cores):
-    python benchmarks/speed.py
+Full run (writes benchmarks/results/speed.json; about ten minutes on 2 cores), with the main job timed too:
+    python benchmarks/speed.py --main_job
 Smoke run for CI (< 60 s; writes benchmarks/results/speed_smoke.json):
     python benchmarks/speed.py --smoke
 """
-import argparse, os, time
+import argparse, os, subprocess, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -24,7 +24,9 @@ def main(argv=None):
     p.add_argument('--smoke', action='store_true', help='tiny CI run')
     p.add_argument('--out', default=None, help='output JSON (default results/speed.json, or speed_smoke.json with --smoke)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--main_job', action='store_true', help='also time scripts/main_job end to end (train, predict, design, explain)')
     a = p.parse_args(argv)
+    import torch
     from alloy_vib.data import load_hardness_data
     from alloy_vib.train import train_vib
     from alloy_vib.evaluate import cross_validate, write_json
@@ -58,12 +60,17 @@ def main(argv=None):
         train_one_network_s=t_one, train_one_network_to_extra_trees_cv=t_one/t_et,
         epochs_run=[int(h.epoch.max() + 1) for _, h in model.history.groupby('model')],
         predict_arrays_rows_per_s=n/t_arr, predict_arrays_rows=n, predict_table_rows_per_s=m/t_tab, predict_table_rows=m,
-        vib_cv_mae=vib.metrics['vib']['mae'], extra_trees_cv_mae=et.metrics['extra_trees']['mae'],
-        load_average_end=list(os.getloadavg()))
+        vib_cv_mae=vib.metrics['vib']['mae'], extra_trees_cv_mae=et.metrics['extra_trees']['mae'])
+    if a.main_job:   # the whole default workflow, as a user runs it
+        with tempfile.TemporaryDirectory() as d:
+            r, t_job = timed(lambda: subprocess.run([str(HERE.parent/'scripts'/'main_job'), d], capture_output=True, text=True))
+        if r.returncode: raise SystemExit(f"scripts/main_job failed: {r.stderr.strip()[-500:]}")
+        res.update(main_job_s=t_job)
+    res.update(torch_threads=torch.get_num_threads(), load_average_end=list(os.getloadavg()))
     write_json(res, out)
     print(f"ExtraTrees CV {t_et:.1f} s; VIB CV {t_vib_cv:.1f} s ({t_vib_cv/t_et:.1f}x); one model {t_model:.1f} s "
           f"({t_model/t_et:.1f}x), one network {t_one:.1f} s; predict_arrays {n/t_arr:,.0f} rows/s, "
-          f"predict {m/t_tab:,.0f} rows/s; wrote {out}")
+          f"predict {m/t_tab:,.0f} rows/s" + (f"; main job {res['main_job_s']:.1f} s" if a.main_job else "") + f"; wrote {out}")
 
 
 if __name__ == '__main__':
