@@ -94,7 +94,7 @@ def _log_rows(members, n_max: int):
     pick = lambda r, s: np.sort(np.random.default_rng(s).choice(r, min(len(r), n_max), replace=False))
     return [pick(va if len(va) else tr, s) for tr, va, s in members]
 
-def _padded(rows: list, n: int):
+def _padded(rows: list):
     "Row indices (E, R) and weights (E, R) of `rows`, each padded to the longest with copies of its first row at weight 0."
     R = max(len(r) for r in rows)
     idx, w = np.zeros((len(rows), R), np.int64), np.zeros((len(rows), R), np.float32)
@@ -114,7 +114,7 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     w = torch.zeros(len(members), n)
     for e, (tr, _, _) in enumerate(members): w[e, tr] = 1
     net.set_scalers(X, L, weight=w)
-    ia, wa = _padded(_log_rows(members, log_rows), n)
+    ia, wa = _padded(_log_rows(members, log_rows))
     cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience),
            AttentionLogger(X[ia], None if L is None else L[ia], wa, data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))

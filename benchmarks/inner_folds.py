@@ -1,0 +1,54 @@
+"""Inner-fold comparison of VIB training settings: how settings are chosen without touching a test fold.
+
+The training part of outer fold 0 (composition groups, seed 0: 80 % of the default data) is cross-validated again with
+3 grouped folds (seed 1), ExtraTrees on the same inner folds for scale. Each setting is a JSON object of `train_vib`
+keywords (changes from the evaluated `TrainSettings`); `{}` is the evaluated setting itself. The time of each
+setting's three trainings is recorded too, so speed and accuracy are compared in one run.
+
+    python benchmarks/inner_folds.py '{}' '{"epochs": 60}' '{"bs": 128}' --seeds 0
+writes benchmarks/results/inner_folds.json (or --out).
+"""
+import argparse, json, time
+from datetime import datetime, timezone
+from pathlib import Path
+import numpy as np
+from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('settings', nargs='+', help="JSON objects of train_vib keywords, e.g. '{\"epochs\": 60}'")
+    p.add_argument('--seeds', default='0', help='comma-separated network seeds (the folds stay fixed)')
+    p.add_argument('--out', default=str(HERE/'results'/'inner_folds.json'))
+    a = p.parse_args(argv)
+    from alloy_vib.data import load_hardness_data
+    from alloy_vib.evaluate import cv_folds, baseline_features, BASELINES, write_json
+    from alloy_vib.train import train_vib, group_folds
+    data = load_hardness_data(verbose=False)
+    outer_train = cv_folds(data, 'group', 5, 0)[0][0]
+    d = data.subset(outer_train)
+    inner = group_folds(d.groups, 3, 1)
+    F = baseline_features(d)
+    et = np.zeros(len(d))
+    for tr, te in inner: et[te] = BASELINES['extra_trees'](0).fit(F[tr], d.y[tr]).predict(F[te])
+    res = dict(benchmark='inner_folds', started=datetime.now(timezone.utc).isoformat(), **environment(),
+               protocol='outer fold 0 (group, seed 0) training part, 3 grouped inner folds (seed 1)', n_rows=len(d),
+               extra_trees_mae=float(np.abs(et - d.y).mean()), runs=[])
+    print(f"inner folds: {len(d)} rows; ExtraTrees MAE {res['extra_trees_mae']:.1f}", flush=True)
+    for s in a.settings:
+        kw = json.loads(s)
+        for seed in [int(x) for x in a.seeds.split(',')]:
+            pred, t0 = np.zeros(len(d)), time.perf_counter()
+            for tr, te in inner:
+                m = train_vib(d.subset(tr), seed=seed, **kw)
+                pred[te] = m.predict_arrays(d.X[te], None if d.load is None else d.load[te])[0]
+            run = dict(settings=kw, seed=seed, mae=float(np.abs(pred - d.y).mean()), seconds=time.perf_counter() - t0)
+            res['runs'].append(run)
+            print(f"{json.dumps(kw)} seed {seed}: MAE {run['mae']:.1f} in {run['seconds']:.0f} s", flush=True)
+            write_json(res, Path(a.out))   # partial results survive an interrupted run
+
+
+if __name__ == '__main__':
+    main()
