@@ -119,6 +119,7 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
            AttentionLogger(X[ia], None if L is None else L[ia], wa, data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
     learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber), cbs=cbs, wd=s.wd)
+    if not len(valid): learn.recorder.valid_metrics = False   # no network has a hold-out: no validation column
     if progress:
         with warnings.catch_warnings():   # fastprogress warns about the empty validation set of networks without hold-outs
             warnings.filterwarnings('ignore', 'Your generator is empty')
@@ -159,8 +160,10 @@ def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: i
     for i, (tr, va) in enumerate(splits):
         mets.append({'train': regression_metrics(data.y[tr], P[i, tr]),
                      **({'valid': regression_metrics(data.y[va], P[i, va])} if len(va) else {})})
-        if progress: print(f"network {i+1}/{s.n_models}: {hist[hist.model == i].best_epoch.iloc[0] + 1} epochs to its best, "
-                           + (f"hold-out MAE {mets[-1]['valid']['mae']:.1f}" if len(va) else "no hold-out"), flush=True)
+        if progress: print(f"network {i+1}/{s.n_models}: " + (f"{hist[hist.model == i].best_epoch.iloc[0] + 1} epochs to its best, "
+                           f"hold-out MAE {mets[-1]['valid']['mae']:.1f}" if len(va) else
+                           f"{hist[hist.model == i].epoch.max() + 1} epochs, no hold-out (its last weights), training MAE "
+                           f"{mets[-1]['train']['mae']:.1f}"), flush=True)
     for i, (_, te) in enumerate(cross_fit):
         held[te] = P_all[s.n_models + i, te]
         if progress: print(f"calibration network {i + 1}/{len(cross_fit)}: held-out MAE {np.abs(held[te] - data.y[te]).mean():.1f}", flush=True)
