@@ -95,21 +95,22 @@ class CompositionAttention(nn.Module):
         self.tok1, self.tok2 = EnsembleLinear(n_nets, d + 2, d), EnsembleLinear(n_nets, d, d)
         self.score1, self.score2 = EnsembleLinear(n_nets, d, d), EnsembleLinear(n_nets, d, 1)
 
-    def forward(self, x, props_std):
-        "Pooled code (E, n, d) and attention (E, n, k) of compositions `x` (n, k) or (E, n, k); absent elements get exactly 0."
+    def forward(self, x, props_std, need_att: bool = True):
+        "Pooled code (E, n, d) and attention (E, n, k; None unless `need_att`) of compositions `x` (n, k) shared by all networks, or (E, n, k)."
         E = self.emb.weight.shape[0]
-        x = _members(x, E); n, k = x.shape[1:]
+        n, k = x.shape[-2:]
         m = max(1, int((x > 0).sum(-1).max())) if n else k
-        idx = x.topk(m, dim=-1).indices                  # tokens only for the (at most m) elements present in each row
-        xs = x.gather(-1, idx); logx = xs.clamp_min(1e-6).log()                            # (E, n, m)
+        idx = x.topk(m, dim=-1).indices          # tokens only for the (at most m) elements present in each row; once if shared
+        xs = x.gather(-1, idx); logx = xs.clamp_min(1e-6).log()                            # (n, m) or (E, n, m)
         e = self.emb.weight + self.prop(props_std.expand(E, -1, -1))                       # element vectors (E, k, d)
         W = self.tok1.weight
         pre = torch.baddbmm(self.tok1.bias, e, W[:, :-2])                                  # element part of layer 1
-        pre = pre.gather(1, idx.reshape(E, -1, 1).expand(-1, -1, pre.shape[-1])).view(E, n, m, -1)
+        pre = pre.gather(1, idx.reshape(-1, n*m, 1).expand(E, -1, pre.shape[-1])).view(E, n, m, -1)
         t = self.tok2(F.gelu(pre + xs[..., None]*W[:, None, None, -2] + logx[..., None]*(W[:, None, None, -1]/5)))
         s = self.score2(torch.tanh(self.score1(t))).squeeze(-1) + logx
         a = torch.softmax(s.masked_fill(xs <= 0, float('-inf')), -1)
-        return (a[..., None] * t).sum(-2), torch.zeros_like(x).scatter(-1, idx, a)
+        att = torch.zeros(E, n, k).scatter(-1, idx.expand(E, n, m), a) if need_att else None
+        return (a[..., None] * t).sum(-2), att
 
 # %% ../nbs/02_model.ipynb #58c8eecd
 class LoadAttention(nn.Module):
@@ -194,11 +195,12 @@ class VIBAttentionNet(nn.Module):
             if load is not None and self.cfg.has_load: fit(load_features(_members(load[..., None], E)[..., 0]), self.load_mu, self.load_sd)
 
     def encode(self, x, logvar: bool = True):
-        "μ, log σ² (E, n, latent_dim; None unless `logvar`) and composition attention (E, n, k) of `x` (n, k) or (E, n, k)."
+        "μ, log σ² and composition attention (E, n, k) (both None unless `logvar`: the prediction path) of `x` (n, k) or (E, n, k)."
+        code, att = self.comp_att(x, ((self.props - self.props_mu)/self.props_sd)[None], need_att=logvar)
+        dsc = alloy_descriptors(x.reshape(-1, x.shape[-1]), self.props).view(*x.shape[:-1], -1)   # once for a shared x
+        dsc = (dsc - self.desc_mu)/self.desc_sd
         x = _members(x, self.n_nets)
-        code, att = self.comp_att(x, ((self.props - self.props_mu)/self.props_sd)[None])
-        dsc = (alloy_descriptors(x.reshape(-1, x.shape[-1]), self.props).view(*x.shape[:2], -1) - self.desc_mu)/self.desc_sd
-        h = F.gelu(self.enc2(self._dropout(F.gelu(self.enc1(torch.cat([code, dsc, x], -1))))))
+        h = F.gelu(self.enc2(self._dropout(F.gelu(self.enc1(torch.cat([code, dsc.expand(len(x), -1, -1), x], -1))))))
         return self.mu(h), (self.logvar(h).clamp(-10, 10) if logvar else None), att
 
     def load_code(self, load):

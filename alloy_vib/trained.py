@@ -102,7 +102,7 @@ class HardnessModel:
         if bad.any(): raise ValueError(f"load must be a finite positive number of newtons, got {L[bad][0]:g}")
         return L
 
-    def predict_members(self, X, load=None, batch_size: int = 2048, threads: int|None = 1, n_jobs: int|None = None):
+    def predict_members(self, X, load=None, batch_size: int = 1024, threads: int|None = 1, n_jobs: int|None = None):
         "The predicted target (n_models, n) of every network for fractions `X` (n, k) and loads (n,): all networks in one call per chunk."
         X = np.asarray(X, dtype=np.float32); L = self._load_vector(load, len(X))
         starts = range(0, len(X), batch_size)
