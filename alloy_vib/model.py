@@ -13,7 +13,7 @@ from .data import ELEMENT_PROPERTIES
 # %% auto #0
 __all__ = ['LOAD_FEATURES', 'DESCRIPTORS', 'SHARED_BUFFERS', 'load_features', 'alloy_descriptors', 'EnsembleLinear',
            'EnsembleLayerNorm', 'EnsembleParams', 'init_members', 'CompositionAttention', 'LoadAttention', 'VIBConfig',
-           'VIBAttentionNet', 'kl_per_dim']
+           'VIBAttentionNet']
 
 # %% ../nbs/02_model.ipynb #e8058e28
 LOAD_FEATURES = ('log_load', 'load^-1/2', 'load^-1/4', 'load^1/2')
@@ -256,7 +256,3 @@ class VIBAttentionNet(nn.Module):
         new = VIBAttentionNet(self.cfg, self.props.numpy(), [self.seeds[i] for i in sel])
         new.load_state_dict({k: (v if k in SHARED_BUFFERS else v[sel]) for k, v in self.state_dict().items()})
         return new.train(self.training)
-
-def kl_per_dim(mu, logvar):
-    "KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension, averaged over the rows (the second-to-last axis)."
-    return (0.5*(mu**2 + logvar.exp() - 1 - logvar)).mean(-2)
