@@ -100,7 +100,7 @@ def _baseline_vector(model, baseline, data):
     return X[0]
 
 def integrated_gradients(model: HardnessModel, compositions, load=None, baseline='mean', data: AlloyData|None = None,
-                         baseline_load=None, n_steps: int = 64, batch_size: int = 8192) -> IGResult:
+                         baseline_load=None, n_steps: int = 64, batch_size: int = 1024) -> IGResult:
     "Attributions (HV) of the predicted hardness to each element and the load, against a baseline composition."
     X, L = _fractions(model, compositions, load)
     b = _baseline_vector(model, baseline, data)
