@@ -13,7 +13,7 @@ from fastai.callback.progress import ProgressCallback
 from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .core import UsageError
 from .data import AlloyData, element_properties
-from .model import VIBAttentionNet, VIBConfig
+from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
 from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics
 
@@ -94,13 +94,6 @@ def _log_rows(members, n_max: int):
     pick = lambda r, s: np.sort(np.random.default_rng(s).choice(r, min(len(r), n_max), replace=False))
     return [pick(va if len(va) else tr, s) for tr, va, s in members]
 
-def _padded(rows: list):
-    "Row indices (E, R) and weights (E, R) of `rows`, each padded to the longest with copies of its first row at weight 0."
-    R = max(len(r) for r in rows)
-    idx, w = np.zeros((len(rows), R), np.int64), np.zeros((len(rows), R), np.float32)
-    for e, r in enumerate(rows): idx[e], idx[e, :len(r)], w[e, :len(r)] = r[0], r, 1
-    return torch.from_numpy(idx), torch.from_numpy(w)
-
 def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: VIBConfig, s: TrainSettings,
                  progress: bool = False, log_rows: int = 256):
     "Fit one network per member (train rows, hold-out rows, seed) together; returns the `VIBAttentionNet`, history and attention log."
@@ -114,9 +107,10 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     w = torch.zeros(len(members), n)
     for e, (tr, _, _) in enumerate(members): w[e, tr] = 1
     net.set_scalers(X, L, weight=w)
-    ia, wa = _padded(_log_rows(members, log_rows))
+    logged = _log_rows(members, log_rows)   # one padded batch of each network's logging rows, as MemberBatches pads them
+    *xl, _, wa = next(iter(MemberBatches(data.X, data.load, ys, logged, 1, max(len(r) for r in logged))))
     cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience),
-           AttentionLogger(X[ia], None if L is None else L[ia], wa, data.elements)]
+           AttentionLogger(xl[0], xl[1] if len(xl) > 1 else None, wa, data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
     learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber), cbs=cbs, wd=s.wd)
     if not len(valid): learn.recorder.valid_metrics = False   # no network has a hold-out: no validation column
@@ -152,7 +146,7 @@ def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: i
                        + ", all at once", flush=True)
     with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress)
     for e in range(len(members)):
-        if not all(torch.isfinite(v[e]).all() for k, v in net.state_dict().items() if v.dim() and v.shape[0] == len(members)):
+        if not all(torch.isfinite(v[e]).all() for k, v in net.state_dict().items() if k not in SHARED_BUFFERS):
             raise ValueError(f"{'network ' + str(e + 1) if e < s.n_models else 'calibration network ' + str(e - s.n_models + 1)} "
                              f"diverged (non-finite weights) with lr={s.lr:g}; nothing was saved: lower --lr (the evaluated setting is 0.02)")
     P_all = HardnessModel(net, data.elements, y_mu, y_sd, {}).predict_members(data.X, data.load)   # (networks, rows)
