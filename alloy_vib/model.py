@@ -11,17 +11,18 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .data import ELEMENT_PROPERTIES
 
 # %% auto #0
-__all__ = ['LOAD_FEATURES', 'DESCRIPTORS', 'SHARED_BUFFERS', 'load_features', 'alloy_descriptors', 'EnsembleLinear',
-           'EnsembleLayerNorm', 'EnsembleParams', 'init_members', 'CompositionAttention', 'LoadAttention', 'VIBConfig',
-           'VIBAttentionNet']
+__all__ = ['LOAD_EXPONENTS', 'LOAD_FEATURES', 'DESCRIPTORS', 'SHARED_BUFFERS', 'load_features', 'alloy_descriptors',
+           'EnsembleLinear', 'EnsembleLayerNorm', 'EnsembleParams', 'init_members', 'CompositionAttention',
+           'LoadAttention', 'VIBConfig', 'VIBAttentionNet']
 
 # %% ../nbs/02_model.ipynb #e8058e28
-LOAD_FEATURES = ('log_load', 'load^-1/2', 'load^-1/4', 'load^1/2')
+LOAD_EXPONENTS = (1/2, 1/4, 1/8)
+LOAD_FEATURES = tuple(f"load^-1/{round(1/p)}" for p in LOAD_EXPONENTS)
 
 def load_features(load: torch.Tensor) -> torch.Tensor:
-    "The load (N) as the features named in `LOAD_FEATURES`, shape (n, 4)."
-    L = load.clamp_min(1e-6)
-    return torch.stack([L.log(), L.rsqrt(), L.pow(-0.25), L.sqrt()], -1)
+    "The load (N) as the non-increasing terms L^-p named in `LOAD_FEATURES`, shape (..., 3)."
+    L = load.clamp_min(1e-6)    # below 1 µN the terms stay constant: still non-increasing
+    return torch.stack([L.pow(-p) for p in LOAD_EXPONENTS], -1)
 
 # %% ../nbs/02_model.ipynb #52ccf0d4
 DESCRIPTORS = ('delta', 'S_mix', 'delta_chi') + tuple(f"mean_{p}" for p in ELEMENT_PROPERTIES)
@@ -114,18 +115,16 @@ class CompositionAttention(nn.Module):
 
 # %% ../nbs/02_model.ipynb #58c8eecd
 class LoadAttention(nn.Module):
-    "Tokens for the standardised load features, pooled by softmax attention across features."
-    def __init__(self, n_nets: int, n_features: int, d: int):
+    "Attention of each alloy over the load terms: a query from the alloy's representation, one learned key per term."
+    def __init__(self, n_nets: int, n_terms: int, d_query: int, d: int):
         super().__init__()
-        self.tokens = EnsembleParams(w=(torch.empty(n_nets, n_features, d), ('normal', 1.)),
-                                     b=(torch.empty(n_nets, n_features, d), ('normal', .1)))
-        self.score1, self.score2 = EnsembleLinear(n_nets, d, d), EnsembleLinear(n_nets, d, 1)
+        self.keys = EnsembleParams(weight=(torch.empty(n_nets, n_terms, d), ('normal', 1.)))
+        self.query = EnsembleLinear(n_nets, d_query, d)
 
-    def forward(self, f):
-        "Pooled load code (E, n, d) and attention (E, n, n_features) of standardised load features `f` (E, n, n_features)."
-        t = F.gelu(f[..., None] * self.tokens.w[:, None] + self.tokens.b[:, None])
-        a = torch.softmax(self.score2(torch.tanh(self.score1(t))).squeeze(-1), -1)
-        return (a[..., None] * t).sum(-2), a
+    def forward(self, h):
+        "Attention (E, n, n_terms) of alloy representations `h` (E, n, d_query) over the load terms (no load in it)."
+        q = self.query(h)
+        return torch.softmax(q @ self.keys.weight.transpose(1, 2) / math.sqrt(q.shape[-1]), -1)
 
 # %% ../nbs/02_model.ipynb #b71d89c5
 @dataclass
@@ -159,17 +158,16 @@ class VIBAttentionNet(nn.Module):
         self.register_buffer('load_mu', torch.zeros(E, 1, nL)); self.register_buffer('load_sd', torch.ones(E, 1, nL))
         Lin = partial(EnsembleLinear, E)
         self.comp_att = CompositionAttention(E, k, P, d)
-        self.load_att = LoadAttention(E, nL, d) if cfg.has_load else None
         self.enc1, self.enc2 = Lin(d + nD + k, cfg.hidden), Lin(cfg.hidden, cfg.hidden)
         self.mu, self.logvar = Lin(cfg.hidden, cfg.latent_dim), Lin(cfg.hidden, cfg.latent_dim)
-        self.n_tokens = cfg.n_latent_tokens + int(cfg.has_load)
+        self.n_tokens = cfg.n_latent_tokens
         self.z_proj = Lin(cfg.latent_dim // cfg.n_latent_tokens, d)
         self.pos = EnsembleParams(weight=(torch.empty(E, self.n_tokens, d), ('normal', .1)))
-        self.load_proj = Lin(d, d) if cfg.has_load else None
         self.qkv, self.att_out = Lin(d, 3*d, xavier=True), Lin(d, d)
         self.norm1, self.norm2 = EnsembleLayerNorm(E, d), EnsembleLayerNorm(E, d)
         self.ff1, self.ff2 = Lin(d, 2*d), Lin(2*d, d)
-        self.head1, self.head2 = Lin(self.n_tokens*d, cfg.hidden), Lin(cfg.hidden, 1)
+        self.head1, self.head2 = Lin(self.n_tokens*d, cfg.hidden), Lin(cfg.hidden, 2 if cfg.has_load else 1)   # b and A
+        self.load_att = LoadAttention(E, nL, cfg.hidden, d) if cfg.has_load else None
         self.dec1, self.dec2 = Lin(cfg.latent_dim, cfg.hidden), Lin(cfg.hidden, k)
         init_members(self, self.seeds)
         self.noise = [torch.Generator().manual_seed(10**6 + s) for s in self.seeds]   # ε and dropout, per network
@@ -203,10 +201,6 @@ class VIBAttentionNet(nn.Module):
         h = F.gelu(self.enc2(self._dropout(F.gelu(self.enc1(torch.cat([code, dsc.expand(len(x), -1, -1), x], -1))))))
         return self.mu(h), (self.logvar(h).clamp(-10, 10) if logvar else None), att
 
-    def load_code(self, load):
-        "Pooled load code (E, n, d) and load attention (E, n, 4) of loads (n,) or (E, n) in N."
-        return self.load_att((load_features(_members(load[..., None], self.n_nets)[..., 0]) - self.load_mu)/self.load_sd)
-
     def _mha(self, t, need_weights: bool):
         E, n, T, d = t.shape; h = self.cfg.n_heads
         q, k, v = self.qkv(t).view(E*n, T, 3, h, d//h).permute(2, 0, 3, 1, 4)       # each (E·n, heads, T, d/heads)
@@ -216,24 +210,26 @@ class VIBAttentionNet(nn.Module):
         else: o, a = F.scaled_dot_product_attention(q, k, v), None
         return self.att_out(o.transpose(1, 2).reshape(E, n, T, d)), a
 
-    def head_from_z(self, z, load=None, need_weights: bool = True):
-        "Standardised hardness (E, n), load attention (E, n, 4) and latent self-attention (E, n, T, T) from z (E, n, latent_dim)."
+    def head_from_z(self, z, load=None, need_weights: bool = True) -> dict:
+        "From z (E, n, latent_dim): standardised `hv` (E, n), the load law (`hv_inf` (E, n), `load_coef` (E, n, 3) ≥ 0), load attention (E, n, 3), latent self-attention (E, n, T, T)."
         cfg, (E, n, _) = self.cfg, z.shape
-        toks = self.z_proj(z.view(E, n, cfg.n_latent_tokens, -1))
-        load_att = None
-        if cfg.has_load:
-            if load is None: raise ValueError("this model was trained with a load; pass the load (N)")
-            lc, load_att = self.load_code(load)
-            toks = torch.cat([toks, self.load_proj(lc)[:, :, None]], 2)
-        toks = toks + self.pos.weight[:, None]
+        if cfg.has_load and load is None: raise ValueError("this model was trained with a load; pass the load (N)")
+        toks = self.z_proj(z.view(E, n, cfg.n_latent_tokens, -1)) + self.pos.weight[:, None]
         a_out, lat_att = self._mha(toks, need_weights)
         h = self.norm1(toks + a_out)
         h = self.norm2(h + self.ff2(F.gelu(self.ff1(h))))
-        return self.head2(self._dropout(F.gelu(self.head1(h.flatten(2))))).squeeze(-1), load_att, lat_att
+        h = self._dropout(F.gelu(self.head1(h.flatten(2))))
+        out = self.head2(h)
+        if not cfg.has_load: return dict(hv=out[..., 0], hv_inf=out[..., 0], load_coef=None, load_att=None, latent_att=lat_att)
+        att = self.load_att(h)
+        coef = F.softplus(out[..., 1:]) * att / self.load_sd                  # a_j = A·α_j/s_j ≥ 0, (E, n, 3)
+        hv_inf = out[..., 0] - (coef * self.load_mu).sum(-1)                   # b − Σ a_j m_j
+        terms = load_features(_members(load[..., None], E)[..., 0])            # L^-p_j, (E, n, 3)
+        return dict(hv=hv_inf + (coef * terms).sum(-1), hv_inf=hv_inf, load_coef=coef, load_att=att, latent_att=lat_att)
 
     def hardness(self, x, load=None):
         "Standardised hardness (E, n) of every network at z = μ: the prediction path."
-        return self.head_from_z(self.encode(x, logvar=False)[0], load, need_weights=False)[0]
+        return self.head_from_z(self.encode(x, logvar=False)[0], load, need_weights=False)['hv']
 
     def decode(self, z, allowed: torch.Tensor|None = None):
         "Compositions on the simplex (E, n, k) decoded from z (E, n, latent_dim); elements not `allowed` get exactly 0."
@@ -242,13 +238,12 @@ class VIBAttentionNet(nn.Module):
         return torch.softmax(logits, -1)
 
     def forward(self, x, load=None, need_weights: bool = False):
-        "hv (standardised), mu, logvar, z, recon, x, composition and load attention (and the latent self-attention if `need_weights`), each with the ensemble axis first."
+        "hv (standardised), hv_inf and load_coef (the load law), mu, logvar, z, recon, x, composition and load attention (and the latent self-attention if `need_weights`), each with the ensemble axis first."
         x = _members(x, self.n_nets)
         mu, logvar, comp_att = self.encode(x)
         z = mu + self._randn(mu) * (0.5*logvar).exp() if self.training else mu
-        hv, load_att, lat_att = self.head_from_z(z, load, need_weights)
-        return dict(hv=hv, mu=mu, logvar=logvar, z=z, recon=self.decode(z), x=x,
-                    comp_att=comp_att, load_att=load_att, latent_att=lat_att)
+        return dict(**self.head_from_z(z, load, need_weights), mu=mu, logvar=logvar, z=z, recon=self.decode(z), x=x,
+                    comp_att=comp_att)
 
     def member(self, *idx: int) -> VIBAttentionNet:
         "A new module holding copies of networks `idx` (in that order)."

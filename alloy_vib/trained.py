@@ -41,7 +41,7 @@ def n_workers(n_tasks: int, requested: int|None = None) -> int:
 
 
 # %% ../nbs/03_trained.ipynb #cb7fb70c
-MODEL_FORMAT = 2   # 1: one state dict per network (before the batched ensemble); 2: one module with an ensemble axis
+MODEL_FORMAT = 3   # 1: one state dict per network; 2: one module with an ensemble axis; 3: hardness that falls with load (the load law)
 _MAX_SIZES = dict(d=1024, latent_dim=1024, n_latent_tokens=256, n_heads=64, hidden=8192)
 
 def _read_model_files(path: Path):
@@ -53,7 +53,7 @@ def _read_model_files(path: Path):
         raise ValueError(f"{f}: not an alloy_vib model file")
     if info.get('version') != MODEL_FORMAT:
         raise ValueError(f"{f}: model format {info.get('version')} was written by another version of alloy_vib (this one reads "
-                         f"format {MODEL_FORMAT}, one module for the whole ensemble); retrain the model with alloy_vib_train")
+                         f"format {MODEL_FORMAT}); retrain the model with alloy_vib_train")
     try:
         elements, n = [str(e) for e in info['elements']], int(info['n_models'])
         y_mu, y_sd, meta = float(info['y_mu']), float(info['y_sd']), dict(info['meta'])
