@@ -4,7 +4,8 @@
 
 # %% ../nbs/06_evaluate.ipynb #12bff98e
 from __future__ import annotations
-import time
+import os, time
+from joblib import Parallel, delayed
 from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from fastcore.script import call_parse, store_true
@@ -80,10 +81,15 @@ class CVResult:
         return dict(format='alloy_vib-evaluation', split=self.split, folds=len(self.folds), seed=self.seed, models=self.metrics,
                     best_baseline=self.best_baseline, vib_to_best_baseline_mae=self.vib_to_best_baseline_mae, **self.info)
 
+def _vib_fold(data, tr, te, seed, vkw, threads):
+    "Train on rows `tr`, predict rows `te`: (prediction, std, lo, hi) of the VIB model."
+    m = train_vib(data.subset(tr), seed=seed, threads=threads, **vkw)
+    return m.predict_interval(data.X[te], None if data.load is None else data.load[te])
+
 def cross_validate(data: AlloyData, split: str = 'group', folds: int = 5, seed: int = 0,
                    models=('vib', 'extra_trees', 'random_forest', 'hist_gb'), vib_kwargs: dict|None = None,
-                   alpha: float = 0.1, progress: bool = False) -> CVResult:
-    "Grouped K-fold cross-validation of the VIB model and tree baselines on the same folds (see above)."
+                   alpha: float = 0.1, progress: bool = False, n_jobs: int = 1) -> CVResult:
+    "Grouped K-fold cross-validation of the VIB model and tree baselines on the same folds (see above); `n_jobs` VIB folds at once."
     unknown = [m for m in models if m != 'vib' and m not in BASELINES]
     if unknown: raise ValueError(f"unknown model(s) {unknown}; choose from {['vib', *BASELINES]}")
     fs = cv_folds(data, split, folds, seed)
@@ -91,13 +97,15 @@ def cross_validate(data: AlloyData, split: str = 'group', folds: int = 5, seed: 
     oof = pd.DataFrame({'fold': 0, 'y': data.y}, index=pd.RangeIndex(len(data), name='row'))
     for i, (_, te) in enumerate(fs): oof.loc[te, 'fold'] = i
     F, times = baseline_features(data), {}
+    threads = vkw.pop('threads', None) or (None if n_jobs == 1 else max(1, (os.cpu_count() or 1) // n_jobs))   # cores per worker
     for name in models:
         t0, pred = time.perf_counter(), np.full(len(data), np.nan)
         if name == 'vib': std, lo, hi = (np.full(len(data), np.nan) for _ in range(3))
+        if name == 'vib':   # folds are independent: joblib runs them n_jobs at a time (loky processes, or a Dask cluster)
+            runs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_vib_fold)(data, tr, te, seed, vkw, threads)
+                                                                  for tr, te in fs)
         for i, (tr, te) in enumerate(fs):
-            if name == 'vib':
-                m = train_vib(data.subset(tr), seed=seed, **vkw)
-                pred[te], std[te], lo[te], hi[te] = m.predict_interval(data.X[te], None if data.load is None else data.load[te])
+            if name == 'vib': pred[te], std[te], lo[te], hi[te] = next(runs)
             else: pred[te] = BASELINES[name](seed).fit(F[tr], data.y[tr]).predict(F[te])
             if progress: print(f"{name} fold {i+1}/{len(fs)}: MAE {np.abs(pred[te] - data.y[te]).mean():.1f}", flush=True)
         times[name] = time.perf_counter() - t0

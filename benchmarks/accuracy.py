@@ -1,7 +1,9 @@
 """Accuracy benchmark: grouped cross-validation of the VIB model against tree baselines on the same folds.
 
-Full run (writes benchmarks/results/accuracy.json; about 50 min on 2 cores):
+Full run (writes benchmarks/results/accuracy.json; about 60 min on 2 cores):
     python benchmarks/accuracy.py
+On a machine with more cores, train the folds in parallel (the same figures: every fold is seeded):
+    python benchmarks/accuracy.py --n_jobs 5 --threads 2
 Smoke run for CI (tiny: 2 folds, a subset, a few epochs; < 60 s; writes benchmarks/results/accuracy_smoke.json):
     python benchmarks/accuracy.py --smoke
 """
@@ -43,15 +45,18 @@ def main(argv=None):
     p.add_argument('--splits', default='group,family')
     p.add_argument('--repeat_seeds', default='1,2', help="comma-separated extra seeds for the 'group' split ('' for none)")
     p.add_argument('--repeat_data', default='mmg_hardness', help='data sets whose group split is repeated with those seeds')
+    p.add_argument('--n_jobs', type=int, default=1, help='VIB folds trained at once (joblib worker processes); same figures as 1')
+    p.add_argument('--threads', type=int, default=None, help='torch threads per VIB fold (default: the cores shared between the workers)')
     a = p.parse_args(argv)
     from alloy_vib.evaluate import cross_validate, write_json
     from alloy_vib.train import TrainSettings
     from alloy_vib.model import VIBConfig
     folds = a.folds or (2 if a.smoke else 5)
     vib_kwargs = dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}
+    cv_kw = dict(n_jobs=a.n_jobs, vib_kwargs={**vib_kwargs, **({'threads': a.threads} if a.threads else {})})
     out = Path(a.out) if a.out else HERE/'results'/('accuracy_smoke.json' if a.smoke else 'accuracy.json')
     res = dict(benchmark='accuracy', smoke=a.smoke, protocol=PROTOCOL.format(folds=folds, seed=a.seed), seed=a.seed,
-               folds=folds, vib_settings={**TrainSettings().__dict__, 'network': {k: v for k, v in VIBConfig(1).__dict__.items() if k != 'n_elements'}, **vib_kwargs}, started=datetime.now(timezone.utc).isoformat(),
+               folds=folds, n_jobs=a.n_jobs, threads_per_fold=a.threads, vib_settings={**TrainSettings().__dict__, 'network': {k: v for k, v in VIBConfig(1).__dict__.items() if k != 'n_elements'}, **vib_kwargs}, started=datetime.now(timezone.utc).isoformat(),
                **environment(), results={})
     t0 = time.perf_counter()
     all_data = datasets(a.smoke)
@@ -59,7 +64,7 @@ def main(argv=None):
         data = all_data[name]
         res['results'][name] = {'n_rows': len(data), 'has_load': data.has_load, 'data_sha256': data.checksum}
         for split in a.splits.split(','):
-            r = cross_validate(data, split, folds, a.seed, vib_kwargs=vib_kwargs)
+            r = cross_validate(data, split, folds, a.seed, **cv_kw)
             d = r.to_dict()
             d['fold_mae'] = {m: [float(np.abs(r.oof[f'pred_{m}'].to_numpy()[te] - data.y[te]).mean()) for _, te in r.folds]
                              for m in r.metrics}
@@ -72,7 +77,7 @@ def main(argv=None):
         if seeds and 'group' in a.splits.split(','):
             reps = {a.seed: res['results'][name]['group']}
             for s in seeds:
-                r = cross_validate(data, 'group', folds, s, vib_kwargs=vib_kwargs)
+                r = cross_validate(data, 'group', folds, s, **cv_kw)
                 reps[s] = r.to_dict()
                 print(f"{name} group seed {s}: " + ", ".join(f"{m} {v['mae']:.1f}" for m, v in r.metrics.items())
                       + f"; VIB/best {r.vib_to_best_baseline_mae:.3f}", flush=True)
