@@ -205,9 +205,9 @@ def check_designs(X, allowed=None, max_elements=None, min_fraction: float = 0.0,
 
 # %% ../nbs/08_design.ipynb #5a1c0752
 def nearest_training(model: HardnessModel, data: AlloyData, X, load=None) -> pd.DataFrame:
-    "Nearest training alloy (max per-element difference) of each row of `X`: nearest_formula, nearest_hv, nearest_load, distance."
+    "Nearest training alloy (Euclidean) of each row of `X`: nearest_formula, nearest_hv, nearest_load, distance."
     T = _torch(model.fractions(data)); Q = _torch(X)
-    D = torch.cat([torch.cdist(Q[i:i+2048], T, p=float('inf')) for i in range(0, len(Q), 2048)]) if len(Q) else torch.zeros(0, len(T))
+    D = torch.cat([torch.cdist(Q[i:i+2048], T) for i in range(0, len(Q), 2048)]) if len(Q) else torch.zeros(0, len(T))
     d = D.min(1, keepdim=True).values
     tie = torch.zeros(len(T)) if (load is None or data.load is None) else _torch(np.abs(np.log(data.load/float(load))))
     j = torch.where(D <= d + 1e-6, tie[None].expand_as(D), torch.tensor(float('inf'))).argmin(1).numpy()
@@ -215,9 +215,9 @@ def nearest_training(model: HardnessModel, data: AlloyData, X, load=None) -> pd.
                          'nearest_load': data.load[j] if data.load is not None else np.nan, 'distance': d[:, 0].numpy().astype(float)})
 
 def domain_threshold(model: HardnessModel, data: AlloyData, quantile: float = 0.95) -> float:
-    "The `quantile` of the training compositions' nearest-neighbour distances (max per-element difference)."
+    "The `quantile` of the training compositions' nearest-neighbour distances (Euclidean)."
     U = _torch(np.unique(np.round(model.fractions(data), 6), axis=0))
-    D = torch.cdist(U, U, p=float('inf')); D.fill_diagonal_(float('inf'))
+    D = torch.cdist(U, U); D.fill_diagonal_(float('inf'))
     return float(np.quantile(D.min(1).values.numpy(), quantile))
 
 # %% ../nbs/08_design.ipynb #71556db8
@@ -234,8 +234,11 @@ def candidate_table(model: HardnessModel, data: AlloyData, X, load, target, allo
     out['hv_pred'] = pred['hv_pred'].to_numpy()
     for c in ('hv_std', 'hv_lo', 'hv_hi'): out[c] = pred[c].to_numpy() if c in pred else np.nan
     out = pd.concat([out, near], axis=1)
-    if 'in_domain' in pred: out['in_domain'] = pred['in_domain'].to_numpy(bool)
+    if pred['distance'].notna().all():           # the model's own domain: distance, load_gap, in_domain
+        for col in ('distance', 'load_gap', 'in_domain'):
+            if col in pred: out[col] = pred[col].to_numpy()
     else: out['in_domain'] = out['distance'] <= (domain_thr if domain_thr is not None else domain_threshold(model, data))
+    if 'load_gap' not in out: out['load_gap'] = np.nan
     out['cluster'] = -1 if cluster is None else np.asarray(cluster)[first]
     out['score'] = (out.hv_pred - float(target)).abs() + out.hv_std.fillna(0)
     return out
@@ -254,7 +257,7 @@ def select_diverse(cands: pd.DataFrame, elements, n: int, min_diversity: float =
     return sel
 
 OUTPUT_COLUMNS = ['hv_pred', 'hv_std', 'hv_lo', 'hv_hi', 'nearest_formula', 'nearest_hv', 'nearest_load', 'distance',
-                  'in_domain', 'cluster']
+                  'load_gap', 'in_domain', 'cluster']
 
 MAX_CANDIDATES, MAX_SAMPLES, MAX_STEPS = 1000, 100_000, 10_000
 
@@ -399,5 +402,7 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
         if res.attrs['short_by']:
             print(f"alloy_vib_design: warning: only {len(res)} distinct candidates under these constraints (asked for {n})",
                   file=sys.stderr)
-        print(f"wrote {len(res)} candidates to {p} and the plot to {png}; best {res.formula[0]} "
-              f"predicted {res.hv_pred[0]:.0f} {m.target} (target {target:g})")
+        n_in = int(res.in_domain.sum())
+        print(f"wrote {len(res)} candidates to {p} and the plot to {png}; {n_in} of {len(res)} in the domain "
+              f"(composition and load); rank 1 {res.formula[0]} predicted {res.hv_pred[0]:.0f} {m.target} (target {target:g})"
+              + ("" if n_in else "; none is in the domain: every candidate extrapolates"))

@@ -69,15 +69,19 @@ class IGResult:
     baseline_load: np.ndarray|None
     n_steps: int
     fractions: np.ndarray         # (n, k) compositions of the alloys over the model's elements
+    domain: pd.DataFrame|None = None  # the model's domain columns for the alloys: in_domain, distance (, load_gap)
 
     @property
     def formulas(self): return list(self.attributions.index)
     def summary(self) -> pd.DataFrame:
-        "One row per alloy: formula, load, prediction, baseline_prediction, sum_attributions, delta."
+        "One row per alloy: formula, load, prediction, baseline_prediction, sum_attributions, delta, and the domain columns."
         df = pd.DataFrame({'formula': self.formulas})
         if self.load is not None: df['load'], df['baseline_load'] = self.load, self.baseline_load
-        return df.assign(prediction=self.prediction, baseline_prediction=self.baseline_prediction,
-                         sum_attributions=self.attributions.sum(axis=1).to_numpy(), delta=self.delta)
+        df = df.assign(prediction=self.prediction, baseline_prediction=self.baseline_prediction,
+                       sum_attributions=self.attributions.sum(axis=1).to_numpy(), delta=self.delta)
+        if self.domain is not None:
+            for col in self.domain.columns: df[col] = self.domain[col].to_numpy()
+        return df
     def to_frame(self) -> pd.DataFrame:
         "Long table: formula, (load,) feature, attribution."
         A = self.attributions
@@ -131,7 +135,7 @@ def integrated_gradients(model: HardnessModel, compositions, load=None, baseline
     if not np.isfinite(A).all(): raise FloatingPointError("integrated gradients gave non-finite attributions")
     return IGResult(pd.DataFrame(A, index=pd.Index(formulas, name='formula'), columns=cols), fx, fb, delta, L,
                     formula_from_fractions(b, model.elements),
-                    _baseline_kind(baseline), bL, n_steps, X)
+                    _baseline_kind(baseline), bL, n_steps, X, model.domain(X, L))
 
 # %% ../nbs/07_interpret.ipynb #b14f2c21
 def global_importance(res: IGResult) -> pd.DataFrame:
@@ -292,10 +296,10 @@ def plot_latent(model: HardnessModel, data: AlloyData, net: int = 0) -> plt.Figu
     fig.tight_layout(); return fig
 
 # %% ../nbs/07_interpret.ipynb #8b73025a
-def load_curves(model: HardnessModel, X: np.ndarray, loads=np.logspace(-3, 2, 50), batch_size: int = 8192) -> np.ndarray:
-    "Predicted hardness (n, len(loads)) of compositions `X` (n, k) at each load: the model's law along the load axis."
+def load_curves(model: HardnessModel, X: np.ndarray, loads=None, batch_size: int = 8192) -> np.ndarray:
+    "Predicted hardness (n, len(loads)) of compositions `X` (n, k) at each load (default: 50 from 0.001 to 100 N): the model's law along the load axis."
     if not model.has_load: raise ValueError("this model was trained without loads: it has no load law")
-    loads = np.asarray(loads, float)
+    loads = np.logspace(-3, 2, 50) if loads is None else np.asarray(loads, float)
     rows, L = np.repeat(np.asarray(X, float), len(loads), 0), np.tile(loads, len(X))
     hv = [model.predict_arrays(rows[i:i + batch_size], L[i:i + batch_size])[0] for i in range(0, len(rows), batch_size)]
     return np.concatenate(hv).reshape(len(X), len(loads))

@@ -17,8 +17,9 @@ from .model import VIBAttentionNet, VIBConfig
 import alloy_vib
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics', 'conformal_quantile', 'calibrate',
-           'domain_of', 'input_chunks', 'model_inputs', 'predict_chunks', 'predict_table']
+__all__ = ['MODEL_FORMAT', 'LOAD_GAP_MAX', 'torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics',
+           'conformal_quantile', 'calibrate', 'domain_of', 'input_chunks', 'model_inputs', 'predict_chunks',
+           'predict_table']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -133,15 +134,34 @@ class HardnessModel:
         half = cal['q'] * (std + cal['s0']) if cal['score'] == 'scaled' else np.full_like(mean, cal['q'])
         return mean, std, mean - half, mean + half
 
-    def domain_distance(self, X) -> np.ndarray:
-        "Euclidean distance of each composition (rows of fractions `X`) to the nearest training composition."
-        dom = self.meta.get('domain')
-        if not dom: return np.full(len(X), np.nan)
+    def domain(self, X, load=None) -> pd.DataFrame:
+        "`distance`, `load_gap` (models with a load) and `in_domain` of fractions `X` (n, k) at `load` (see below)."
+        dom, n = self.meta.get('domain') or {}, len(X)
+        out = pd.DataFrame({'in_domain': np.zeros(n, bool), 'distance': np.full(n, np.nan)})
+        if self.has_load: out['load_gap'] = np.nan
+        if not dom: return out
         if getattr(self, '_domain_X', None) is None:
             self._domain_X = torch.as_tensor(composition_matrix(dom['formulas'], self.elements), dtype=torch.float32)
+            logL = [np.log10(l) for l in dom.get('loads', [])]    # the loads measured on each training composition
+            self._domain_logL = torch.tensor([list(l) + [np.nan]*(max(map(len, logL)) - len(l)) for l in logL],
+                                             dtype=torch.float32) if logL else None
+        thr = dom['threshold']
         X = torch.as_tensor(np.asarray(X, dtype=float), dtype=torch.float32)
-        return np.concatenate([torch.cdist(X[i:i+4096], self._domain_X).min(1).values.numpy()
-                               for i in range(0, len(X), 4096)]) if len(X) else np.zeros(0)
+        L = None if not self.has_load or load is None else torch.as_tensor(np.log10(self._load_vector(load, n)), dtype=torch.float32)
+        dist, gap = np.zeros(n), np.full(n, np.nan)
+        for i in range(0, n, 2048):
+            D = torch.cdist(X[i:i+2048], self._domain_X)                       # Euclidean, in fraction space
+            d = D.min(1).values; dist[i:i+2048] = d.numpy()
+            if L is not None and self._domain_logL is not None:
+                near = D <= torch.maximum(d, torch.tensor(thr))[:, None] + 1e-9   # compositions near this one (at least the nearest)
+                g = (L[i:i+2048, None, None] - self._domain_logL[None]).abs().nan_to_num(float('inf')).amin(-1)   # (n, U)
+                gap[i:i+2048] = g.masked_fill(~near, float('inf')).amin(1).numpy()
+        out['distance'] = dist
+        out['in_domain'] = dist <= thr
+        if self.has_load:
+            out['load_gap'] = gap
+            if 'load_threshold' in dom: out['in_domain'] &= gap <= dom['load_threshold']
+        return out
 
     def fractions(self, compositions) -> np.ndarray:
         "Fractions (n, len(elements)) over the model's elements from formulas, dicts, a DataFrame, an array of fractions or `AlloyData`."
@@ -176,7 +196,7 @@ class HardnessModel:
                          "is not available unchanged; pass the training data (--data TABLE)")
 
     def predict(self, compositions, load=None) -> pd.DataFrame:
-        "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, hv_pred."
+        "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred."
         if isinstance(compositions, pd.DataFrame) and load is None and self.has_load:
             col = load_column(compositions)
             if col is not None: load = compositions[col].to_numpy(float)
@@ -189,9 +209,8 @@ class HardnessModel:
         out = pd.DataFrame({'formula': formulas_from_matrix(X, self.elements)})
         if self.has_load: out['load'] = self._load_vector(load, len(X))
         out['hv_std'], out['hv_lo'], out['hv_hi'] = std, lo, hi
-        dist = self.domain_distance(X)
-        thr = (self.meta.get('domain') or {}).get('threshold', np.inf)
-        out['in_domain'], out['distance'] = dist <= thr, dist
+        dom = self.domain(X, load)
+        for col in dom.columns: out[col] = dom[col].to_numpy()
         out['hv_pred'] = mean
         return out
 
@@ -265,14 +284,21 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str =
     return dict(method=f"split conformal on {held_out}", score=score,
                 alpha=float(alpha), q=q, s0=s0, n=int(len(r)))
 
-def domain_of(data: AlloyData, quantile: float = 0.95) -> dict:
-    "Unique training compositions (formulas) and the in-domain threshold on the distance to the nearest of them."
-    X = np.unique(np.round(data.X, 6), axis=0)
+LOAD_GAP_MAX = 0.5   # decades: the largest load gap still in the domain
+
+def domain_of(data: AlloyData, quantile: float = 0.95, load_gap_max: float = LOAD_GAP_MAX) -> dict:
+    "Unique training compositions (formulas), the loads measured on each, and the in-domain thresholds on distance and load gap."
+    X, inv = np.unique(np.round(data.X, 6), axis=0, return_inverse=True)
     thr = 0.0
     if len(X) > 1:
         D = torch.cdist(torch.as_tensor(X), torch.as_tensor(X)); D.fill_diagonal_(float('inf'))
         thr = float(np.quantile(D.min(1).values.numpy(), quantile))
-    return dict(formulas=[formula_from_fractions(r, data.elements) for r in X], threshold=thr, quantile=quantile)
+    dom = dict(formulas=[formula_from_fractions(r, data.elements) for r in X], metric='euclidean', threshold=thr, quantile=quantile)
+    if data.load is not None:
+        dom['loads'] = [sorted(set(data.load[inv.ravel() == u].tolist())) for u in range(len(X))]
+        dom['load_threshold'] = float(load_gap_max)
+    return dom
+
 
 # %% ../nbs/03_trained.ipynb #a3246b08
 def _last_pred(res): return res[[c for c in res.columns if c != 'hv_pred'] + ['hv_pred']]
