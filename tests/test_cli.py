@@ -1,7 +1,21 @@
 "Command-line tools: alloy_vib_train and alloy_vib_predict, happy paths and one-line errors."
-import json
+import json, subprocess
 import pandas as pd, pytest
 from conftest import run, one_line_error
+
+@pytest.mark.parametrize('prog, args, expected', [
+    ('alloy_vib_train', ['--data', '{bad}', '--out', '{tmp}/m'], 'row 3'),
+    ('alloy_vib_predict', ['--formula', 'Fe41B35Nb24', '--out', '{tmp}/p.csv'], '--model DIR is required'),
+    ('alloy_vib_evaluate', ['--data', '{bad}', '--out', '{tmp}/e.json'], 'row 3'),
+    ('alloy_vib_explain', ['--formula', 'Fe41B35Nb24', '--out', '{tmp}/x'], '--model DIR is required'),
+    ('alloy_vib_design', ['--target', '2000', '--out', '{tmp}/d.csv'], '--model'),
+])
+def test_console_scripts_in_a_fresh_process(tmp_path, prog, args, expected):
+    "Each installed command, started as a real new process (the other tests fork an already-imported one): one error line."
+    bad = tmp_path/'bad.csv'; bad.write_text('Fe,B,Load,HV\n0.5,0.5,1,300\n0.5,0.6,1,300\n')
+    r = subprocess.run([prog, *[a.format(bad=bad, tmp=tmp_path) for a in args]], capture_output=True, text=True, cwd=tmp_path)
+    assert expected in one_line_error(r), r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['bad.csv']
 
 def test_train_writes_whole_folder(small_model):
     files = sorted(p.name for p in small_model.iterdir())

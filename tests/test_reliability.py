@@ -1,75 +1,20 @@
 "Issue 11 (reliability): refused outputs, table checks in predict, no broken or tampered models, no hangs, workers that die with their parent, streaming at scale."
-import json, os, resource, shutil, signal, subprocess, sys, tempfile, time
+import json, os, resource, shutil, signal, subprocess, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
-from conftest import one_line_error
+from conftest import one_line_error, run, MEMORY
 from alloy_vib.data import default_data_path, formula_from_fractions
 
-MEMORY = 4 << 30        # address-space limit of the commands below, so a runaway read or allocation fails instead of the machine
 FAST = ('--n_samples', 40, '--steps', 5)   # quick alloy_vib_design runs
 
 # ---------------------------------------------------------------------------------------------------------------------------
-# Helpers. Starting a console script costs ~5 s of imports (torch, fastai), so the many quick error cases run through `cli`:
-# one server process imports the package once, then forks a child per command that runs the installed console script file
-# itself (runpy, as `__main__`), with its own cwd, environment, stdout/stderr files, memory limit and a SIGALRM time limit.
-# Signals, pipes and timing-sensitive checks use real processes (`run`, `run_limited`, Popen).
-
-SERVER = r'''
-import atexit, importlib, json, os, resource, runpy, signal, sys, traceback
-if sys.path[0] == '': sys.path.pop(0)   # like a console script: the package comes from sys.path, not the working directory
-from importlib.metadata import entry_points
-for ep in entry_points(group='console_scripts'):
-    if ep.name.startswith('alloy_vib_'): importlib.import_module(ep.module)
-for line in sys.stdin:
-    job = json.loads(line)
-    sys.stdout.flush(); sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            resource.setrlimit(resource.RLIMIT_AS, (job['memory'], job['memory']))
-            signal.alarm(job['timeout'])
-            os.chdir(job['cwd']); os.environ.clear(); os.environ.update(job['env'])
-            for fd, name, mode in ((0, os.devnull, os.O_RDONLY), (1, job['stdout'], os.O_WRONLY|os.O_CREAT|os.O_TRUNC),
-                                   (2, job['stderr'], os.O_WRONLY|os.O_CREAT|os.O_TRUNC)):
-                f = os.open(name, mode); os.dup2(f, fd); os.close(f)
-            sys.argv = [job['script'], *job['args']]
-            try: runpy.run_path(job['script'], run_name='__main__'); code = 0
-            except SystemExit as e: code = e.code
-            except BaseException: traceback.print_exc(); code = 1
-            if code is None: code = 0
-            elif not isinstance(code, int): print(code, file=sys.stderr); code = 1
-            atexit._run_exitfuncs()
-            sys.stdout.flush(); sys.stderr.flush()
-        finally: os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
-'''
-
-class ForkServer:
-    "Run console scripts in forked children of one process that has already imported alloy_vib (see above)."
-    def __init__(self):
-        self.p = subprocess.Popen([sys.executable, '-c', SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    def __call__(self, prog, *args, cwd=None, env=None, timeout=60):
-        script = shutil.which(prog) or str(Path(sys.executable).parent/prog)
-        with tempfile.TemporaryDirectory() as d:
-            job = dict(script=script, args=[str(a) for a in args], cwd=str(cwd or os.getcwd()), env={**os.environ, **(env or {})},
-                       stdout=f'{d}/out', stderr=f'{d}/err', timeout=timeout, memory=MEMORY)
-            t0 = time.monotonic()
-            self.p.stdin.write(json.dumps(job) + '\n'); self.p.stdin.flush()
-            line = self.p.stdout.readline()
-            assert line, 'the fork server died'
-            r = subprocess.CompletedProcess([prog, *job['args']], json.loads(line), Path(d, 'out').read_text(errors='replace'),
-                                            Path(d, 'err').read_text(errors='replace'))
-        r.seconds = time.monotonic() - t0
-        assert r.returncode != -signal.SIGALRM, f"{prog} {' '.join(job['args'])}: still running after {timeout} s"
-        return r
-    def close(self): self.p.stdin.close(); self.p.wait(30)
+# Helpers. The quick error cases run through `cli` (conftest's `ForkServer`: a fork of a process that has imported alloy_vib
+# once, running the installed console script file as `__main__`, with its own cwd, environment, output files, memory limit
+# and time limit). Signals, pipes and timing-sensitive checks use real processes (`run_limited`, Popen).
 
 @pytest.fixture(scope='module')
-def cli():
-    s = ForkServer(); yield s; s.close()
+def cli(): return run
 
 def _limit_memory(): resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
