@@ -13,9 +13,10 @@ from .core import check_input_file, short, UsageError
 
 # %% auto #0
 __all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'LOAD_COLUMNS', 'ELEMENT_PROPERTIES',
-           'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions', 'formulas_from_matrix',
-           'AlloyData', 'make_alloy_data', 'load_column', 'load_hardness_data', 'table_fractions', 'to_vocabulary',
-           'frame_fractions', 'composition_matrix', 'iter_table', 'element_properties']
+           'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions', 'unique_rows',
+           'formulas_from_matrix', 'AlloyData', 'make_alloy_data', 'load_column', 'load_hardness_data',
+           'table_fractions', 'to_vocabulary', 'frame_fractions', 'composition_matrix', 'iter_table',
+           'element_properties']
 
 # %% ../nbs/01_data.ipynb #8e247ea4
 DEFAULT_FILE = 'mmg_hardness.csv'
@@ -101,15 +102,29 @@ def formula_from_fractions(fracs, elements=None, decimals: int = 2) -> str:
         if pct > 0: parts.append(el + (f"{pct:.{decimals}f}".rstrip('0').rstrip('.')))
     return ''.join(parts)
 
+def unique_rows(A) -> tuple[np.ndarray, np.ndarray]:
+    "Indices `first` of the distinct rows of the 2-d array `A` and `inv` (n,) with `A[first][inv]` equal to `A`: by hashing, O(n)."
+    A = np.ascontiguousarray(A)
+    if len(A) == 0: return np.zeros(0, int), np.zeros(0, int)
+    inv = pd.factorize(pd.util.hash_pandas_object(pd.DataFrame(A), index=False).to_numpy())[0]   # a 64-bit hash per row
+    first = np.unique(inv, return_index=True)[1]                                             # first row of each hash
+    if not np.array_equal(A[first][inv], A, equal_nan=True):    # two different rows with one hash: exact, by sorting
+        _, first, inv = np.unique(A, axis=0, return_index=True, return_inverse=True)
+    return first, inv.reshape(-1)
+
 def formulas_from_matrix(X, elements, decimals: int = 2) -> list:
-    "`formula_from_fractions` for every row of `X` (n, k), each distinct row formatted once (fast for large tables)."
+    "`formula_from_fractions` for every row of `X` (n, k): each distinct row once, only its non-zero entries (fast for large tables)."
     X = np.asarray(X, dtype=float)
     if len(X) == 0: return []
-    order = np.argsort(elements, kind='stable')
-    U, inv = np.unique(np.round(X[:, order]*100, decimals), axis=0, return_inverse=True)
+    order = np.argsort(elements, kind='stable')                 # alphabetical
+    first, inv = unique_rows(np.round(X[:, order]*100, decimals))
+    P = np.round(X[first][:, order]*100, decimals)
+    r, c = np.nonzero(P > 0)                                    # row by row, each row's elements alphabetical
     els = [elements[j] for j in order]
-    f = [''.join(e + f"{v:.{decimals}f}".rstrip('0').rstrip('.') for e, v in zip(els, u) if v > 0) for u in U]
-    return [f[i] for i in inv.reshape(-1)]
+    parts = [els[j] + f"{v:.{decimals}f}".rstrip('0').rstrip('.') for j, v in zip(c.tolist(), P[r, c].tolist())]
+    b = np.searchsorted(r, np.arange(len(P) + 1)).tolist()     # row i's parts are parts[b[i]:b[i+1]]
+    f = [''.join(parts[b[i]:b[i+1]]) for i in range(len(P))]
+    return [f[i] for i in inv.tolist()]
 
 # %% ../nbs/01_data.ipynb #14201531
 @dataclass
@@ -213,6 +228,9 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _numeric(df, col, path, allow_nan=False, what='a number', rows=None):
     "Column `col` as floats; a non-numeric (or, unless `allow_nan`, blank) cell raises naming file, row and column."
+    if pd.api.types.is_numeric_dtype(df[col]):        # already parsed as numbers (the usual case): only blanks can be wrong
+        vals = df[col].to_numpy(dtype=float)
+        if allow_nan or not np.isnan(vals).any(): return vals
     vals = pd.to_numeric(df[col], errors='coerce')
     bad = vals.isna() & df[col].notna()
     if not allow_nan: bad |= df[col].isna()

@@ -76,6 +76,7 @@ class EnsembleParams(nn.Module):
 def init_members(module: nn.Module, seeds):
     "Initialise network e of every ensemble layer in `module` from a generator seeded with `seeds[e]`, layer by layer."
     layers = [m for m in module.modules() if hasattr(m, 'inits')]
+    if any(p.is_meta for p in module.parameters()): return   # shapes only (torch.device('meta')): no values to draw
     with torch.no_grad():
         for e, seed in enumerate(seeds):
             g = torch.Generator().manual_seed(int(seed))
@@ -151,9 +152,10 @@ class VIBAttentionNet(nn.Module):
         self.cfg, self.seeds = cfg, [int(s) for s in seeds]
         E, k, d, P = len(self.seeds), cfg.n_elements, cfg.d, element_props.shape[1]
         nD, nL, self.n_nets = len(DESCRIPTORS), len(LOAD_FEATURES), E
-        props = torch.tensor(np.ascontiguousarray(element_props), dtype=torch.float32)
-        self.register_buffer('props', props)                                    # raw, for the descriptors
-        self.register_buffer('props_mu', props.mean(0)); self.register_buffer('props_sd', props.std(0).clamp_min(1e-6))
+        p32 = np.asarray(element_props, dtype=np.float32)   # statistics in NumPy: under torch.device('meta') (see 03) torch's
+        self.register_buffer('props', torch.tensor(p32))      # would import its compiler, 2 s, for a mean
+        self.register_buffer('props_mu', torch.tensor(p32.mean(0)))
+        self.register_buffer('props_sd', torch.tensor(np.maximum(p32.std(0, ddof=1), 1e-6)))
         self.register_buffer('desc_mu', torch.zeros(E, 1, nD)); self.register_buffer('desc_sd', torch.ones(E, 1, nD))
         self.register_buffer('load_mu', torch.zeros(E, 1, nL)); self.register_buffer('load_sd', torch.ones(E, 1, nL))
         Lin = partial(EnsembleLinear, E)

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd, torch
 from .core import check_input_file, atomic_dir, short
 from .data import (AlloyData, composition_matrix, element_properties, formula_from_fractions, formulas_from_matrix,
                             load_column, iter_table, frame_fractions, LOAD_COLUMNS, _numeric, _check_loads, to_vocabulary,
-                            load_hardness_data, default_data_path, sha256_file)
+                            load_hardness_data, default_data_path, sha256_file, unique_rows)
 from .model import VIBAttentionNet, VIBConfig
 import alloy_vib
 
@@ -106,6 +106,8 @@ class HardnessModel:
     def predict_members(self, X, load=None, batch_size: int = 1024, threads: int|None = 1, n_jobs: int|None = None):
         "The predicted target (n_models, n) of every network for fractions `X` (n, k) and loads (n,): all networks in one call per chunk."
         X = np.asarray(X, dtype=np.float32); L = self._load_vector(load, len(X))
+        order = np.argsort((X > 0).sum(1), kind='stable')   # chunks of alloys with as many elements: fewer padded tokens
+        X, L = X[order], (None if L is None else L[order])
         starts = range(0, len(X), batch_size)
         def chunk(i):
             with torch.no_grad():   # grad mode is per thread
@@ -116,6 +118,7 @@ class HardnessModel:
                 with ThreadPoolExecutor(n_jobs) as ex: parts = list(ex.map(chunk, starts))
             else: parts = [chunk(i) for i in starts]
         P = np.concatenate(parts, 1) if parts else np.zeros((self.n_models, 0), np.float32)
+        P[:, order] = P.copy()                               # back to the input's row order
         return P.astype(float)*self.y_sd + self.y_mu
 
     def predict_arrays(self, X, load=None, **kw):
@@ -204,7 +207,11 @@ class HardnessModel:
 
     def predict_frame(self, X, load=None) -> pd.DataFrame:
         "`predict` for a fraction matrix `X` (n, len(elements)) that is already checked: no parsing, fast for large tables."
-        X = np.asarray(X, dtype=float)
+        X, L = np.asarray(X, dtype=float), self._load_vector(load, len(X))
+        first, inv = unique_rows(X if L is None else np.column_stack([X, L]))
+        if len(first) < len(X):    # each distinct (composition, load) once: a table often repeats them
+            return self.predict_frame(X[first], None if L is None else L[first]).iloc[inv].reset_index(drop=True)
+        load = L
         mean, std, lo, hi = self.predict_interval(X, load)
         out = pd.DataFrame({'formula': formulas_from_matrix(X, self.elements)})
         if self.has_load: out['load'] = self._load_vector(load, len(X))
