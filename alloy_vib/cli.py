@@ -9,7 +9,7 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 from .core import cli_errors, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table, UsageError
 from .data import load_hardness_data, default_data_path
-from .trained import HardnessModel, predict_table, predict_chunks
+from .trained import HardnessModel, predict_table, predict_chunks, csv_text
 
 
 # %% auto #0
@@ -76,7 +76,7 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
         def stream(f):
             nonlocal n, n_out
             for res in predict_chunks(m, input, load):
-                res.to_csv(f, header=n == 0, index=False)
+                f.write(csv_text(res, header=n == 0))
                 n += len(res); n_out += int((~res.in_domain).sum()); bar.update(len(res))
         if out:
             with atomic_file(out) as tmp, open(tmp, 'w', newline='') as f: stream(f)

@@ -18,7 +18,8 @@ from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHisto
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics
 
 # %% auto #0
-__all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds', 'member_holdouts', 'fit_networks', 'train_vib']
+__all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds', 'member_holdouts', 'fit_networks',
+           'suspect_networks', 'train_vib']
 
 # %% ../nbs/05_train.ipynb #45892886
 def _check(ok: bool, name: str, value, expected: str):
@@ -127,6 +128,13 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     hist['best_epoch'] = [last if best is None or best[e] < 0 else int(best[e]) for e in hist.model]
     return net.eval(), hist, pd.DataFrame(learn.attention_logger.rows)
 
+# %% ../nbs/05_train.ipynb #b0fdbfa9
+def suspect_networks(train_mae, factor: float = 3.0) -> list[int]:
+    "Indices of the networks whose training MAE is more than `factor` × the median of the other networks' (at least 2 networks)."
+    a = np.asarray(train_mae, dtype=float)
+    if len(a) < 2: return []
+    return [i for i in range(len(a)) if a[i] > factor*np.median(np.delete(a, i))]
+
 # %% ../nbs/05_train.ipynb #850bdea3
 def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: int|None = None,
               settings: TrainSettings|None = None, **kwargs) -> HardnessModel:
@@ -161,6 +169,11 @@ def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: i
     for i, (_, te) in enumerate(cross_fit):
         held[te] = P_all[s.n_models + i, te]
         if progress: print(f"calibration network {i + 1}/{len(cross_fit)}: held-out MAE {np.abs(held[te] - data.y[te]).mean():.1f}", flush=True)
+    bad = suspect_networks([mm['train']['mae'] for mm in mets])
+    for i in bad:
+        warnings.warn(f"network {i+1}/{s.n_models} fits its training rows far worse than the others (training MAE "
+                      f"{mets[i]['train']['mae']:.0f} HV, the others {np.median([mm['train']['mae'] for j, mm in enumerate(mets) if j != i]):.0f}): "
+                      f"it probably diverged and is averaged into the ensemble; retrain with another --seed or a lower --lr")
     metrics = {ph: {k: float(np.mean([mm[ph][k] for mm in mets])) for k in mets[0][ph]} for ph in mets[0]}
     if cross_fit: metrics['valid'] = regression_metrics(data.y, held)
     else:  # each held-out row is predicted by the member(s) that never saw it
@@ -169,7 +182,7 @@ def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: i
         seen = oob.any(0); held[seen] = (P*oob).sum(0)[seen]/oob.sum(0)[seen]
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the default baseline of integrated gradients
-                hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, platform=platform.platform(), domain=domain_of(data),
+                hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, suspect_networks=bad, platform=platform.platform(), domain=domain_of(data),
                 held_out='cross-fitted networks (composition-group folds)' if cross_fit else
                          "the ensemble members' own hold-outs (composition groups)" if s.valid_frac > 0 else 'none')
     keep = hist.model < s.n_models                     # the calibration networks are not part of the model

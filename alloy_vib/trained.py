@@ -19,7 +19,7 @@ import alloy_vib
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'LOAD_GAP_MAX', 'torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics',
            'conformal_quantile', 'calibrate', 'domain_of', 'input_chunks', 'model_inputs', 'predict_chunks',
-           'predict_table']
+           'predict_table', 'csv_text']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -339,3 +339,14 @@ def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column."
     return _last_pred(model.predict_frame(*model_inputs(model, formula, input, load)))
+
+# %% ../nbs/03_trained.ipynb #8ce234a7
+def csv_text(df: pd.DataFrame, header: bool = True) -> str:
+    "`df.to_csv(index=False, header=header)`, the same text, formatting each distinct row of `df` once."
+    inv = pd.factorize(pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
+    first = np.unique(inv, return_index=True)[1]
+    U = df.iloc[first]
+    lines = U.to_csv(index=False, header=False, lineterminator='\n').splitlines(keepends=True)
+    if len(first) > len(df)//2 or len(lines) != len(U) or not U.iloc[inv].reset_index(drop=True).equals(df.reset_index(drop=True)):
+        return df.to_csv(index=False, header=header, lineterminator='\n')   # mostly distinct rows, a line break in a value, a hash clash
+    return (df.head(0).to_csv(index=False, lineterminator='\n') if header else '') + ''.join([lines[i] for i in inv.tolist()])
