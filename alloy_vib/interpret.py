@@ -260,7 +260,7 @@ def plot_attention_history(model_or_log, kind: str = 'element', top: int = 25) -
     h = attention_history(model_or_log, kind) if isinstance(model_or_log, HardnessModel) else model_or_log
     h = h[h.iloc[-1].sort_values(ascending=False).index[:top]]
     fig, ax = plt.subplots(figsize=(9, 0.28*h.shape[1] + 1.8))
-    sns.heatmap(h.T, ax=ax, cmap='magma', cbar_kws=dict(label='mean attention (hold-out alloys)'))
+    sns.heatmap(h.T, ax=ax, cmap='magma', cbar_kws=dict(label='mean attention (hold-out alloys, else training alloys)'))
     ax.set_xlabel('epoch'); ax.set_ylabel(kind)
     ax.set_title(f"{'Element' if kind == 'element' else 'Load-feature'} attention during training", fontsize=9)
     fig.tight_layout(); return fig
