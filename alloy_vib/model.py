@@ -152,10 +152,11 @@ class VIBAttentionNet(nn.Module):
         self.cfg, self.seeds = cfg, [int(s) for s in seeds]
         E, k, d, P = len(self.seeds), cfg.n_elements, cfg.d, element_props.shape[1]
         nD, nL, self.n_nets = len(DESCRIPTORS), len(LOAD_FEATURES), E
-        p32 = np.asarray(element_props, dtype=np.float32)   # statistics in NumPy: under torch.device('meta') (see 03) torch's
-        self.register_buffer('props', torch.tensor(p32))      # would import its compiler, 2 s, for a mean
-        self.register_buffer('props_mu', torch.tensor(p32.mean(0)))
-        self.register_buffer('props_sd', torch.tensor(np.maximum(p32.std(0, ddof=1), 1e-6)))
+        # on the CPU even under torch.device('meta') (03 builds a network there for its shapes): a mean of meta tensors
+        # would go through torch._refs and import torch's compiler, 2 s
+        props = torch.tensor(np.ascontiguousarray(element_props), dtype=torch.float32, device='cpu')
+        self.register_buffer('props', props)                                    # raw, for the descriptors
+        self.register_buffer('props_mu', props.mean(0)); self.register_buffer('props_sd', props.std(0).clamp_min(1e-6))
         self.register_buffer('desc_mu', torch.zeros(E, 1, nD)); self.register_buffer('desc_sd', torch.ones(E, 1, nD))
         self.register_buffer('load_mu', torch.zeros(E, 1, nL)); self.register_buffer('load_sd', torch.ones(E, 1, nL))
         Lin = partial(EnsembleLinear, E)
