@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse, store_true
+from tqdm.auto import tqdm
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from .core import cli_errors, check_output_file, save_figure, write_table, UsageError
@@ -119,10 +120,22 @@ def decode_top(net, z, allowed, K: int):
     v, i = x.topk(K, 1)
     return x, torch.zeros_like(x).scatter(1, i, v/v.sum(1, keepdim=True))
 
-def optimize_latents(model: HardnessModel, z0, target: float, load=None, steps: int = 100, lr: float = 0.05,
-                     elements=None, prior: LatentClusters|None = None, prior_weight: float = 0.05,
-                     max_elements: int|None = None, sparse_weight: float = 1.0, net: int = 0):
-    "Adam on z towards `target` for the decoded composition: (optimised z, decoded top-K compositions (numpy), mean loss per step)."
+def optimize_latents(model: HardnessModel,          # trained model (`HardnessModel.load` of an alloy_vib_train folder)
+                     z0,                             # starting latents (n, latent_dim): `sample_latents(cluster_hard_latents(...), n)`
+                     target: float,                  # target hardness in the model's units (HV)
+                     load=None,                      # design load in N (required for models trained with loads)
+                     steps: int = 100,               # Adam steps
+                     lr: float = 0.05,               # Adam learning rate (cosine-annealed to 5 % of it)
+                     elements=None,                  # allowed element symbols (or a boolean mask); None: the whole vocabulary
+                     prior: LatentClusters|None = None,  # from `cluster_hard_latents`: keeps z near the training latents
+                     prior_weight: float = 0.05,     # weight of the Mahalanobis prior term
+                     max_elements: int|None = None,  # K, elements kept per composition (None: 8)
+                     sparse_weight: float = 1.0,     # weight of the decoder mass outside the K kept elements
+                     net: int = 0,                   # the ensemble member whose decoder proposes compositions
+                     progress: bool = False):        # show a progress bar over the steps
+    """Adam on z towards `target` for the decoded composition: (optimised z, decoded top-K compositions (n, k) over
+    `model.elements` (numpy), mean loss per step). Round the compositions with `sparsify_round` and predict them with
+    `model.predict` (or use `design_alloys`, which does all of it and ranks the candidates)."""
     if model.has_load and load is None: raise ValueError("this model was trained with loads; pass the design load (N)")
     allowed = _mask_tensor(model, elements)
     dec = model.net.member(net)
@@ -134,7 +147,7 @@ def optimize_latents(model: HardnessModel, z0, target: float, load=None, steps: 
     opt = torch.optim.Adam([z], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps), eta_min=lr*0.05)
     losses = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), desc='optimising latents', disable=not progress, leave=False):
         x, xk = decode_top(dec, z, allowed, K)
         hv = predict_decoded(model, xk, load)
         dz = z - m
