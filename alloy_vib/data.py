@@ -103,14 +103,14 @@ def formula_from_fractions(fracs, elements=None, decimals: int = 2) -> str:
     return ''.join(parts)
 
 def unique_rows(A) -> tuple[np.ndarray, np.ndarray]:
-    "Indices `first` of the distinct rows of the 2-d array `A` and `inv` (n,) with `A[first][inv]` equal to `A`: by hashing, O(n)."
-    A = np.ascontiguousarray(A)
-    if len(A) == 0: return np.zeros(0, int), np.zeros(0, int)
-    inv = pd.factorize(pd.util.hash_pandas_object(pd.DataFrame(A), index=False).to_numpy())[0]   # a 64-bit hash per row
-    first = np.unique(inv, return_index=True)[1]                                             # first row of each hash
-    if not np.array_equal(A[first][inv], A, equal_nan=True):    # two different rows with one hash: exact, by sorting
-        _, first, inv = np.unique(A, axis=0, return_index=True, return_inverse=True)
-    return first, inv.reshape(-1)
+    "Indices `first` of the distinct rows of `A` (a 2-d array or a DataFrame) and `inv` (n,), with `A[first][inv]` equal to `A`: by hashing, O(n)."
+    df = A if isinstance(A, pd.DataFrame) else pd.DataFrame(np.asarray(A))
+    if len(df) == 0: return np.zeros(0, int), np.zeros(0, int)
+    inv = pd.factorize(pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
+    first = np.unique(inv, return_index=True)[1]                                   # first row of each hash
+    if not df.iloc[first].iloc[inv].reset_index(drop=True).equals(df.reset_index(drop=True)):
+        first = inv = np.arange(len(df))     # two different rows with one hash: call every row distinct, still exact
+    return first, inv
 
 def formulas_from_matrix(X, elements, decimals: int = 2) -> list:
     "`formula_from_fractions` for every row of `X` (n, k): each distinct row once, only its non-zero entries (fast for large tables)."

@@ -343,10 +343,9 @@ def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> 
 # %% ../nbs/03_trained.ipynb #8ce234a7
 def csv_text(df: pd.DataFrame, header: bool = True) -> str:
     "`df.to_csv(index=False, header=header)`, the same text, formatting each distinct row of `df` once."
-    inv = pd.factorize(pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
-    first = np.unique(inv, return_index=True)[1]
-    U = df.iloc[first]
-    lines = U.to_csv(index=False, header=False, lineterminator='\n').splitlines(keepends=True)
-    if len(first) > len(df)//2 or len(lines) != len(U) or not U.iloc[inv].reset_index(drop=True).equals(df.reset_index(drop=True)):
-        return df.to_csv(index=False, header=header, lineterminator='\n')   # mostly distinct rows, a line break in a value, a hash clash
+    first, inv = unique_rows(df)
+    lines = df.iloc[first].to_csv(index=False, header=False, lineterminator='\n').splitlines(keepends=True) \
+            if len(first) <= len(df)//2 else []
+    if len(lines) != len(first):      # mostly distinct rows (formatted once anyway), or a line break inside a value
+        return df.to_csv(index=False, header=header, lineterminator='\n')
     return (df.head(0).to_csv(index=False, lineterminator='\n') if header else '') + ''.join([lines[i] for i in inv.tolist()])
