@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #cfc70d37
 from __future__ import annotations
-import errno, glob, json, os, re, shutil, signal, stat, sys, threading, warnings
+import errno, glob, json, math, os, re, shutil, signal, stat, sys, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
+import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors',
-           'check_input_file', 'output_kind', 'check_output_dir', 'check_output_file', 'clean_stale', 'atomic_dir',
-           'atomic_file', 'write_json', 'write_table', 'save_figure']
+__all__ = ['MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors', 'is_finite',
+           'is_whole', 'check_option', 'check_input_file', 'output_kind', 'check_output_dir', 'check_output_file',
+           'clean_stale', 'atomic_dir', 'atomic_file', 'write_json', 'write_table', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #7cf8a580
 class UsageError(ValueError):
@@ -59,6 +60,19 @@ def cli_errors(prog: str):
         print(f"{prog}: error: {error_message(e)}", file=sys.stderr); sys.exit(2 if isinstance(e, UsageError) else 1)
     finally:
         if main: signal.signal(signal.SIGTERM, old_term)
+
+# %% ../nbs/00_core.ipynb #16c05119
+def is_finite(v) -> bool:
+    "A real number (not bool) that is finite."
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+
+def is_whole(v) -> bool:
+    "A finite number with no fractional part (5, 5.0, np.int64(5))."
+    return is_finite(v) and float(v).is_integer()
+
+def check_option(ok: bool, name: str, value, expected: str):
+    "Raise `UsageError('--{name} must be {expected}, got {value}')` unless `ok`."
+    if not ok: raise UsageError(f"--{name} must be {expected}, got {value}")
 
 # %% ../nbs/00_core.ipynb #90bb5069
 MAX_INPUT_BYTES = int(float(os.environ.get('ALLOY_VIB_MAX_INPUT_MB', 512)) * 2**20)

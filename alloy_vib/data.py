@@ -14,9 +14,9 @@ from .core import check_input_file, short, UsageError
 # %% auto #0
 __all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'LOAD_COLUMNS', 'ELEMENT_PROPERTIES',
            'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions', 'unique_rows',
-           'formulas_from_matrix', 'AlloyData', 'make_alloy_data', 'load_column', 'load_hardness_data',
-           'table_fractions', 'to_vocabulary', 'frame_fractions', 'composition_matrix', 'iter_table',
-           'element_properties']
+           'formulas_from_matrix', 'AlloyData', 'family_names', 'make_alloy_data', 'load_column', 'load_hardness_data',
+           'table_fractions', 'to_vocabulary', 'frame_fractions', 'composition_matrix', 'random_compositions',
+           'iter_table', 'element_properties']
 
 # %% ../nbs/01_data.ipynb #8e247ea4
 DEFAULT_FILE = 'mmg_hardness.csv'
@@ -169,7 +169,8 @@ class AlloyData:
                 f"{len(set(self.families))} families, {ld}, {self.target} {self.y.min():g}–{self.y.max():g}; {self.source})")
 
 # %% ../nbs/01_data.ipynb #b5660bdc
-def _families(X, elements):
+def family_names(X, elements) -> list[str]:
+    "The family of each composition in `X` (n, len(elements)): its elements joined by '-' in vocabulary order, e.g. 'B-Fe-Nb'."
     return ['-'.join(e for e, x in zip(elements, row) if x > 0) for row in X]
 
 def _groups(X, decimals=4):
@@ -183,7 +184,7 @@ def make_alloy_data(X, elements, y, load=None, target='HV', source='', checksum=
     X, elements = X[:, keep], [e for e, k in zip(elements, keep) if k]
     rows = np.arange(2, len(X) + 2) if rows is None else np.asarray(rows)
     return AlloyData(list(elements), X, np.asarray(y, dtype=float), None if load is None else np.asarray(load, dtype=float),
-                     [formula_from_fractions(r, elements) for r in X], _families(X, elements), _groups(X), rows,
+                     [formula_from_fractions(r, elements) for r in X], family_names(X, elements), _groups(X), rows,
                      target, str(source), checksum, n_skipped)
 
 # %% ../nbs/01_data.ipynb #7b727bbc
@@ -359,6 +360,15 @@ def composition_matrix(compositions, elements, formula_col=None, source=None) ->
         for e, v in fr.items(): X[r, idx[e]] = v
         X[r] /= X[r].sum()
     return X
+
+# %% ../nbs/01_data.ipynb #686e0b1a
+def random_compositions(n: int, k: int, max_elements: int = 5, seed: int = 0) -> np.ndarray:
+    "`n` random compositions (n, k) over `k` elements: 2 to `max_elements` elements each, Dirichlet(1) fractions."
+    rng, R = np.random.default_rng(seed), np.zeros((n, k))
+    for r in R:
+        idx = rng.choice(k, rng.integers(2, max_elements + 1), replace=False)
+        r[idx] = rng.dirichlet(np.ones(len(idx)))
+    return R
 
 # %% ../nbs/01_data.ipynb #e927cb76
 def iter_table(path, chunk_rows: int = 50_000):

@@ -4,8 +4,8 @@
 
 # %% ../nbs/08_design.ipynb #df68da2a
 from __future__ import annotations
-import math, sys, time
-from dataclasses import dataclass, field
+import copy, math, sys, time
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -13,16 +13,16 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
-from .core import cli_errors, check_output_file, save_figure, write_table, UsageError
-from .data import AlloyData
-from .trained import HardnessModel, torch_threads
+from .core import cli_errors, check_output_file, save_figure, write_table, UsageError, check_option, is_finite, is_whole
+from .data import AlloyData, family_names
+from .trained import HardnessModel, torch_threads, domain_of
 
 # %% auto #0
-__all__ = ['OUTPUT_COLUMNS', 'MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'allowed_mask', 'LatentClusters',
+__all__ = ['MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'OUTPUT_COLUMNS', 'allowed_mask', 'LatentClusters',
            'cluster_hard_latents', 'sample_latents', 'predict_decoded', 'decode_top', 'optimize_latents', 'check_step',
-           'check_design_args', 'sparsify_round', 'check_designs', 'nearest_training', 'domain_threshold',
-           'candidate_table', 'select_diverse', 'check_design_sizes', 'design_alloys', 'plot_candidates',
-           'panel_update', 'design_panel', 'design_cli']
+           'check_design_args', 'sparsify_round', 'check_designs', 'DesignSettings', 'nearest_training',
+           'candidate_table', 'select_diverse', 'design_alloys', 'plot_candidates', 'panel_update', 'design_panel',
+           'design_cli']
 
 # %% ../nbs/08_design.ipynb #f3e55fac
 def allowed_mask(model: HardnessModel, data: AlloyData|None = None, elements=None) -> np.ndarray:
@@ -171,9 +171,8 @@ def check_step(step: float) -> int:
 def check_design_args(max_elements=None, min_fraction: float = 0.01, step: float = 0.005):
     "Validate the composition constraints; returns the grid unit count."
     units = check_step(step)
-    if max_elements is not None and (int(max_elements) != max_elements or max_elements < 1):
-        raise UsageError(f"--max_elements must be a whole number ≥ 1, got {max_elements}")
-    if not 0 <= min_fraction < 1: raise UsageError(f"--min_fraction must be in [0, 1), got {min_fraction}")
+    check_option(max_elements is None or (is_whole(max_elements) and max_elements >= 1), 'max_elements', max_elements, 'a whole number ≥ 1')
+    check_option(is_finite(min_fraction) and 0 <= min_fraction < 1, 'min_fraction', min_fraction, 'in [0, 1)')
     return units
 
 def sparsify_round(X, max_elements: int|None = None, min_fraction: float = 0.01, step: float = 0.005) -> np.ndarray:
@@ -216,6 +215,60 @@ def check_designs(X, allowed=None, max_elements=None, min_fraction: float = 0.0,
         for i in np.flatnonzero((np.abs(U - U.round()) > 1e-6).any(1)): fail(i, f'is off the {step} grid')
     return True
 
+# %% ../nbs/08_design.ipynb #48721faa
+MAX_CANDIDATES, MAX_SAMPLES, MAX_STEPS = 1000, 100_000, 10_000
+
+@dataclass
+class DesignSettings:
+    "What a design may propose and how hard it searches; the defaults are `alloy_vib_design`'s. Checks itself."
+    n: int = 20                      # candidates returned
+    elements: str|list|None = None   # allowed elements, comma-separated or a list (None: those in the training data)
+    max_elements: int|None = None    # at most this many elements per alloy (None: the 8 the decoder keeps)
+    min_fraction: float = 0.01       # smallest fraction kept
+    step: float = 0.005              # fractions are multiples of this (must divide 1)
+    n_samples: int|None = None       # latents optimised per round (None: max(10 n, 200))
+    steps: int = 100                 # Adam steps per latent
+    lr: float = 0.05                 # Adam learning rate in latent space
+    scale: float = 1.0               # spread of the starting latents, in units of each cluster's own spread
+    prior_weight: float = 0.05       # pull of each latent toward the hard-alloy clusters (keeps it where the decoder was trained)
+    quantile: float = 0.9            # alloys predicted above this quantile of hardness seed the clusters
+    n_clusters: int|str = 'auto'     # k-means clusters of the hard alloys ('auto': chosen by silhouette)
+    min_diversity: float = 0.02      # any two candidates differ by at least this much of some element
+    tolerance: float|None = None     # a prediction this close to the target counts as reached (None: 2 % of the target)
+    seed: int = 0                    # random seed of the clustering and the sampling
+    threads: int|None = 1            # torch intra-op threads for the whole design
+
+    def __post_init__(self):
+        self.units = check_design_args(self.max_elements, self.min_fraction, self.step)   # grid units in 1
+        check_option(is_whole(self.n) and 1 <= self.n <= MAX_CANDIDATES, 'n', self.n, f'a whole number of candidates from 1 to {MAX_CANDIDATES}')
+        check_option(self.n_samples is None or (is_whole(self.n_samples) and 1 <= self.n_samples <= MAX_SAMPLES),
+                     'n_samples', self.n_samples, f'a whole number from 1 to {MAX_SAMPLES}')
+        check_option(is_whole(self.steps) and 1 <= self.steps <= MAX_STEPS, 'steps', self.steps, f'a whole number from 1 to {MAX_STEPS}')
+        for name in ('lr', 'scale'):
+            v = getattr(self, name); check_option(is_finite(v) and v > 0, name, v, 'a finite number > 0')
+        check_option(is_finite(self.prior_weight) and self.prior_weight >= 0, 'prior_weight', self.prior_weight, 'a finite number ≥ 0')
+        check_option(is_finite(self.quantile) and 0 < self.quantile < 1, 'quantile', self.quantile, 'in (0, 1)')
+        check_option(self.n_clusters == 'auto' or (is_whole(self.n_clusters) and self.n_clusters >= 1), 'n_clusters',
+                     self.n_clusters, "'auto' or a whole number ≥ 1")
+        check_option(is_finite(self.min_diversity) and 0 <= self.min_diversity < 1, 'min_diversity', self.min_diversity, 'in [0, 1)')
+        check_option(self.tolerance is None or (is_finite(self.tolerance) and self.tolerance > 0), 'tolerance', self.tolerance,
+                     'a hardness > 0')
+        check_option(is_whole(self.seed) and self.seed >= 0, 'seed', self.seed, 'a whole number ≥ 0')
+        check_option(self.threads is None or (is_whole(self.threads) and self.threads >= 1), 'threads', self.threads, 'a whole number ≥ 1')
+
+    @property
+    def samples(self) -> int:
+        "Latents optimised per round: `n_samples`, or max(10 n, 200)."
+        return self.n_samples or max(10*self.n, 200)
+
+    @classmethod
+    def of(cls, settings: DesignSettings|None = None, **kw) -> DesignSettings:
+        "`settings` (default: the defaults) with the fields in `kw` replaced; an unknown name is refused with the known ones."
+        names = [f.name for f in fields(cls)]
+        bad = [k for k in kw if k not in names]
+        if bad: raise TypeError(f"unknown design setting(s) {', '.join(map(repr, bad))}; DesignSettings has {', '.join(names)}")
+        return replace(settings or cls(), **kw)
+
 # %% ../nbs/08_design.ipynb #5a1c0752
 def nearest_training(model: HardnessModel, data: AlloyData, X, load=None) -> pd.DataFrame:
     "Nearest training alloy (Euclidean) of each row of `X`: nearest_formula, nearest_hv, nearest_load, distance."
@@ -227,31 +280,24 @@ def nearest_training(model: HardnessModel, data: AlloyData, X, load=None) -> pd.
     return pd.DataFrame({'nearest_formula': [data.formulas[i] for i in j], 'nearest_hv': data.y[j],
                          'nearest_load': data.load[j] if data.load is not None else np.nan, 'distance': d[:, 0].numpy().astype(float)})
 
-def domain_threshold(model: HardnessModel, data: AlloyData, quantile: float = 0.95) -> float:
-    "The `quantile` of the training compositions' nearest-neighbour distances (Euclidean)."
-    U = _torch(np.unique(np.round(model.fractions(data), 6), axis=0))
-    D = torch.cdist(U, U); D.fill_diagonal_(float('inf'))
-    return float(np.quantile(D.min(1).values.numpy(), quantile))
-
 # %% ../nbs/08_design.ipynb #71556db8
-def candidate_table(model: HardnessModel, data: AlloyData, X, load, target, allowed=None, max_elements=None,
-                    min_fraction: float = 0.01, step: float = 0.005, cluster=None, domain_thr=None) -> pd.DataFrame:
-    "Make rows of `X` valid (`sparsify_round`), check them, and predict with uncertainty and nearest training alloys."
-    Xr = sparsify_round(X, max_elements, min_fraction, step)
-    check_designs(Xr, allowed, max_elements, min(min_fraction, 1.0), step)
+def candidate_table(model: HardnessModel, data: AlloyData, X, load, target, settings: DesignSettings|None = None,
+                    allowed=None, cluster=None) -> pd.DataFrame:
+    "Make rows of `X` valid (`sparsify_round` under `settings`), check them, and predict with uncertainty, domain and nearest training alloys."
+    s = settings or DesignSettings()
+    Xr = sparsify_round(X, s.max_elements, s.min_fraction, s.step)
+    check_designs(Xr, allowed, s.max_elements, s.min_fraction, s.step)
     Xr, first = np.unique(Xr, axis=0, return_index=True)      # deduplicate
+    if not model.meta.get('domain'):    # a model built by hand: the domain train_vib would have stored (the model is not changed)
+        model = copy.copy(model); model.meta = {**model.meta, 'domain': domain_of(data)}
     pred = model.predict_frame(Xr, None if not model.has_load else float(load))     # valid fractions: no parsing
-    near = nearest_training(model, data, Xr, load)
+    near = nearest_training(model, data, Xr, load).drop(columns='distance')        # the domain's distance is the same metric
     out = pd.DataFrame({'formula': pred['formula'].to_numpy()})
     out = pd.concat([out, pd.DataFrame(Xr, columns=model.elements)], axis=1)
-    out['hv_pred'] = pred['hv_pred'].to_numpy()
-    for c in ('hv_std', 'hv_lo', 'hv_hi'): out[c] = pred[c].to_numpy() if c in pred else np.nan
+    for c in ('hv_pred', 'hv_std', 'hv_lo', 'hv_hi'): out[c] = pred[c].to_numpy()
+    out['family'] = family_names(Xr, model.elements)
     out = pd.concat([out, near], axis=1)
-    if pred['distance'].notna().all():           # the model's own domain: distance, load_gap, in_domain
-        for col in ('distance', 'load_gap', 'in_domain'):
-            if col in pred: out[col] = pred[col].to_numpy()
-    else: out['in_domain'] = out['distance'] <= (domain_thr if domain_thr is not None else domain_threshold(model, data))
-    if 'load_gap' not in out: out['load_gap'] = np.nan
+    for c in ('distance', 'load_gap', 'in_domain'): out[c] = pred[c].to_numpy() if c in pred else np.nan
     out['cluster'] = -1 if cluster is None else np.asarray(cluster)[first]
     out['score'] = (out.hv_pred - float(target)).abs() + out.hv_std.fillna(0)
     return out
@@ -269,82 +315,89 @@ def select_diverse(cands: pd.DataFrame, elements, n: int, min_diversity: float =
     sel.insert(0, 'rank', np.arange(1, len(sel) + 1))
     return sel
 
-OUTPUT_COLUMNS = ['hv_pred', 'hv_std', 'hv_lo', 'hv_hi', 'nearest_formula', 'nearest_hv', 'nearest_load', 'distance',
+OUTPUT_COLUMNS = ['hv_pred', 'hv_std', 'hv_lo', 'hv_hi', 'family', 'nearest_formula', 'nearest_hv', 'nearest_load', 'distance',
                   'load_gap', 'in_domain', 'cluster']
 
-MAX_CANDIDATES, MAX_SAMPLES, MAX_STEPS = 1000, 100_000, 10_000
-
-def check_design_sizes(n=20, n_samples=None, steps=100):
-    "Refuse (`UsageError`) design sizes that are not positive or that would exhaust memory or time."
-    if not 1 <= n <= MAX_CANDIDATES: raise UsageError(f"--n must be from 1 to {MAX_CANDIDATES} candidates, got {n}")
-    if n_samples is not None and not 1 <= n_samples <= MAX_SAMPLES:
-        raise UsageError(f"--n_samples must be from 1 to {MAX_SAMPLES}, got {n_samples}")
-    if not 1 <= steps <= MAX_STEPS: raise UsageError(f"--steps must be from 1 to {MAX_STEPS}, got {steps}")
-
-def design_alloys(model: HardnessModel, target: float, load=None, n: int = 20, elements=None, max_elements=None,
-                  min_fraction: float = 0.01, step: float = 0.005, data=None, n_samples: int|None = None,
-                  steps: int = 100, lr: float = 0.05, scale: float = 1.0, prior_weight: float = 0.05,
-                  quantile: float = 0.9, n_clusters='auto', min_diversity: float = 0.02, tolerance: float|None = None,
-                  seed: int = 0, threads: int|None = 1) -> pd.DataFrame:
-    "Propose `n` valid alloys predicted to reach `target` at `load` (see the notebook): rank, formula, fractions, prediction, nearest alloy."
-    with torch_threads(threads):   # the whole design runs with `threads` intra-op threads
+def design_alloys(model: HardnessModel,                 # trained model (`HardnessModel.load` of an alloy_vib_train folder, or `train_vib`'s)
+                  target: float,                        # hardness to reach, in the model's unit (HV)
+                  load=None,                            # design load in N (required for models trained with loads)
+                  data=None,                            # the training table, AlloyData or a path (default: the model's recorded one, if unchanged)
+                  settings: DesignSettings|None = None, # constraints and search effort (default: `DesignSettings()`)
+                  **kw) -> pd.DataFrame:                # `DesignSettings` fields overriding `settings`, e.g. n=10, elements='B,Fe,Nb', max_elements=4
+    """Propose `n` valid alloys predicted to reach `target` at `load` (see above). Columns: rank, formula, the fractions
+    of the elements used, then `OUTPUT_COLUMNS`; `attrs` holds the message, whether the target was reached, and timings."""
+    s = DesignSettings.of(settings, **kw)
+    with torch_threads(s.threads):   # the whole design runs with `threads` intra-op threads
         if model.has_load and (load is None or not 0 < float(load) < math.inf):
             raise UsageError(f"--load must be a finite positive design load in N, got {load}")
         if not model.has_load and load is not None: raise ValueError("this model was trained without loads; do not pass a load")
         if not np.isfinite(target) or target <= 0: raise UsageError(f"--target must be a positive hardness, got {target}")
-        check_design_sizes(n, n_samples, steps)
-        check_design_args(max_elements, min_fraction, step)
         t0 = time.perf_counter()
         data = model.training_data(data)
-        allowed = allowed_mask(model, data, elements)
-        n_samples = n_samples or max(10*n, 200)
-        torch.manual_seed(seed)
-        cl = cluster_hard_latents(model, data, load, quantile, n_clusters, seed=seed)
+        allowed = allowed_mask(model, data, s.elements)
+        torch.manual_seed(s.seed)
+        cl = cluster_hard_latents(model, data, load, s.quantile, s.n_clusters, seed=s.seed)
         t1 = time.perf_counter()
         Xs, ws, rounds = [], [], 0
         while rounds < 3:   # a collapsed decoder can map many latents to one composition: widen the sampling until n are unique
-            z0, which = sample_latents(cl, n_samples, scale*2**rounds, seed + rounds)
-            _, Xd, losses = optimize_latents(model, z0, target, load, steps, lr, allowed, cl, prior_weight, max_elements)
+            z0, which = sample_latents(cl, s.samples, s.scale*2**rounds, s.seed + rounds)
+            _, Xd, losses = optimize_latents(model, z0, target, load, s.steps, s.lr, allowed, cl, s.prior_weight, s.max_elements)
             Xs.append(Xd); ws.append(which); rounds += 1
-            if len(np.unique(sparsify_round(np.concatenate(Xs), max_elements, min_fraction, step), axis=0)) >= n: break
+            if len(np.unique(sparsify_round(np.concatenate(Xs), s.max_elements, s.min_fraction, s.step), axis=0)) >= s.n: break
         t2 = time.perf_counter()
-        cands = candidate_table(model, data, np.concatenate(Xs), load, target, allowed, max_elements, min_fraction, step,
-                                np.concatenate(ws))
-        res = select_diverse(cands, model.elements, n, min_diversity)
+        cands = candidate_table(model, data, np.concatenate(Xs), load, target, s, allowed, np.concatenate(ws))
+        res = select_diverse(cands, model.elements, s.n, s.min_diversity)
         used = [e for e in model.elements if (res[e] > 0).any()]
         res = res[['rank', 'formula'] + used + OUTPUT_COLUMNS]
-        tol = 0.02*target if tolerance is None else tolerance
-        best = cands.loc[(cands.hv_pred - target).abs().idxmin()]
+        tol = 0.02*target if s.tolerance is None else s.tolerance
+        best = res.loc[(res.hv_pred - target).abs().idxmin()]          # the closest candidate in the table
         reached = bool(abs(best.hv_pred - target) <= tol)
-        short_by = n - len(res)
-        res.attrs.update(target=float(target), n_requested=n, short_by=short_by, load=None if load is None else float(load), reached=reached,
-                         best_hv=float(best.hv_pred), best_formula=best.formula, tolerance=float(tol),
-                         max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()), n_candidates=len(cands),
-                         n_samples=n_samples*rounds, evaluations=n_samples*rounds*steps*model.n_models, loss=losses.tolist(),
-                         n_clusters=len(cl.centers), time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
-                         message=(f"target {target:g} {model.target} reached: {best.formula} predicted {best.hv_pred:.0f}" if reached else
+        where = '' if best.in_domain else ', out of the domain'
+        res.attrs.update(target=float(target), n_requested=s.n, short_by=s.n - len(res), load=None if load is None else float(load),
+                         reached=reached, best_rank=int(best['rank']), best_hv=float(best.hv_pred), best_formula=best.formula,
+                         tolerance=float(tol), max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()),
+                         n_candidates=len(cands), n_samples=s.samples*rounds, evaluations=s.samples*rounds*s.steps*model.n_models,
+                         loss=losses.tolist(), n_clusters=len(cl.centers), settings={f.name: getattr(s, f.name) for f in fields(s)},
+                         time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
+                         message=(f"target {target:g} {model.target} reached: rank {best['rank']}, {best.formula}{where}, predicted {best.hv_pred:.0f}"
+                                  if reached else
                                   f"target {target:g} {model.target} is not reachable{'' if load is None else f' at {float(load):g} N'} "
-                                  f"under these constraints: the closest candidate, {best.formula}, is predicted {best.hv_pred:.0f} "
-                                  f"(candidates span {cands.hv_pred.min():.0f}–{cands.hv_pred.max():.0f})"))
+                                  f"under these constraints: the closest candidate (rank {best['rank']}, {best.formula}{where}) is predicted "
+                                  f"{best.hv_pred:.0f} (the {len(cands)} candidates evaluated span {cands.hv_pred.min():.0f}–{cands.hv_pred.max():.0f})"))
         return res
 
 # %% ../nbs/08_design.ipynb #31839327
 def plot_candidates(df: pd.DataFrame, target: float|None = None, title: str|None = None) -> plt.Figure:
-    "Predicted hardness per candidate with its interval (calibrated `hv_lo`–`hv_hi`, else ±2 `hv_std`) and the target."
+    """Each candidate's predicted hardness and interval (calibrated `hv_lo`–`hv_hi`, else ±2 `hv_std`), coloured by family,
+    filled in the domain and hollow outside it; beside it the hardness of its nearest measured alloy (grey diamond, with
+    the load it was measured at); the target as a dashed line."""
     target = df.attrs.get('target') if target is None else target
-    fig, ax = plt.subplots(figsize=(max(5, 0.45*len(df) + 2), 4))
-    y = df.hv_pred.to_numpy(float); x = np.arange(len(df))
+    fig, ax = plt.subplots(figsize=(max(6, 0.5*len(df) + 3.5), 4.5))
+    x, y = np.arange(len(df)), df.hv_pred.to_numpy(float)
     lo, hi = df.hv_lo.to_numpy(float), df.hv_hi.to_numpy(float)
-    if np.isnan(lo).all(): lo, hi = y - 2*df.hv_std.fillna(0).to_numpy(float), y + 2*df.hv_std.fillna(0).to_numpy(float)
-    lab = 'calibrated interval' if not df.hv_lo.isna().all() else '±2 ensemble std'
+    calibrated = not np.isnan(lo).all()
+    if not calibrated: sd = 2*df.hv_std.fillna(0).to_numpy(float); lo, hi = y - sd, y + sd
+    ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt='none', ecolor='0.6', capsize=3, zorder=1,
+                label='calibrated interval' if calibrated else '±2 ensemble std')
+    fams = df['family'].to_numpy() if 'family' in df else np.full(len(df), 'candidates')
     ind = df.in_domain.to_numpy(bool)
-    ax.errorbar(x, y, yerr=[y - lo, hi - y], fmt='none', ecolor='0.5', capsize=3, label=lab)
-    ax.scatter(x[ind], y[ind], c='C0', zorder=3, label='in domain'); ax.scatter(x[~ind], y[~ind], c='C3', marker='x', zorder=3, label='out of domain')
+    for j, f in enumerate(pd.unique(fams)):
+        c, m = plt.cm.tab10.colors[j % 10], fams == f
+        ax.scatter(x[m & ind], y[m & ind], color=c, s=36, zorder=3, label=f)
+        ax.scatter(x[m & ~ind], y[m & ~ind], facecolors='white', edgecolors=c, linewidths=1.5, s=36, zorder=3,
+                   label=None if (m & ind).any() else f)
+    if 'nearest_hv' in df:
+        near = df.nearest_hv.to_numpy(float)
+        ax.scatter(x + 0.25, near, marker='D', s=16, color='0.45', zorder=2, label='nearest measured alloy')
+        for xi, h, L in zip(x, near, df.nearest_load.to_numpy(float)):
+            if np.isfinite(L): ax.annotate(f"{L:g} N", (xi + 0.25, h), xytext=(3, -2), textcoords='offset points', fontsize=6, color='0.35')
+    ax.scatter([], [], color='0.3', s=36, label='in the domain (filled)')
+    ax.scatter([], [], facecolors='white', edgecolors='0.3', linewidths=1.5, s=36, label='out of the domain (hollow)')
     if target is not None: ax.axhline(target, c='k', ls='--', lw=1, label=f'target {target:g}')
     ax.set_xticks(x); ax.set_xticklabels(df.formula, rotation=70, ha='right', fontsize=7)
-    ax.set_ylabel('predicted hardness (HV)'); ax.legend(fontsize=7)
+    ax.set_ylabel('hardness (HV)'); ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), frameon=False)
     load = df.attrs.get('load')
-    ax.set_title(title or f"{len(df)} candidates" + (f" at {load:g} N" if load else ''), fontsize=9)
+    ax.set_title(title or f"{len(df)} candidates" + (f" at {load:g} N" if load else '') + f", {int(ind.sum())} in the domain", fontsize=9)
     fig.tight_layout(); return fig
 
 # %% ../nbs/08_design.ipynb #70fc67e8
@@ -395,20 +448,22 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
                out: str = None,            # output CSV (required)
                plot: str = None,           # output PNG (default: beside --out with the same stem)
                force: store_true = False): # allow --out/--plot to replace files alloy_vib did not write
-    "Propose alloys predicted to reach a target hardness at a load; write the ranked candidates (CSV) and a plot (PNG)."
+    """Propose alloys predicted to reach a target hardness at a load; write the ranked candidates (CSV: rank, formula, the
+    fractions, hv_pred, hv_std, hv_lo, hv_hi, family, nearest_formula, nearest_hv, nearest_load, distance, load_gap,
+    in_domain, cluster) and a plot (PNG)."""
     with cli_errors('alloy_vib_design'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if target is None: raise UsageError("--target is required (hardness in HV, e.g. 2000)")
         if out is None: raise UsageError("--out CSV is required")
         if not Path(model).is_dir(): raise ValueError(f"{model}: no such model folder")
-        check_design_args(max_elements, min_fraction, step); check_design_sizes(n, n_samples, steps)
+        settings = DesignSettings(n=n, elements=elements, max_elements=max_elements, min_fraction=min_fraction, step=step,
+                                  n_samples=n_samples, steps=steps, seed=seed)     # checked before anything is loaded
         plot = plot or str(Path(out).with_suffix('.png'))
         check_output_file(out, 'csv', inputs=[model, data], force=force)
         check_output_file(plot, 'png', inputs=[model, data, out], force=force, option='--plot')
         m = HardnessModel.load(model)
         if m.has_load and load is None: raise UsageError("--load is required: this model was trained with indentation loads (N)")
-        res = design_alloys(m, target, load, n=n, elements=elements, max_elements=max_elements, min_fraction=min_fraction,
-                            step=step, data=data, n_samples=n_samples, steps=steps, seed=seed)
+        res = design_alloys(m, target, load, data=data, settings=settings)
         p = write_table(res, out)
         png = save_figure(plot_candidates(res), plot)
         if not res.attrs['reached']: print(f"alloy_vib_design: warning: {res.attrs['message']}", file=sys.stderr)
@@ -416,6 +471,5 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
             print(f"alloy_vib_design: warning: only {len(res)} distinct candidates under these constraints (asked for {n})",
                   file=sys.stderr)
         n_in = int(res.in_domain.sum())
-        print(f"wrote {len(res)} candidates to {p} and the plot to {png}; {n_in} of {len(res)} in the domain "
-              f"(composition and load); rank 1 {res.formula[0]} predicted {res.hv_pred[0]:.0f} {m.target} (target {target:g})"
-              + ("" if n_in else "; none is in the domain: every candidate extrapolates"))
+        print(f"wrote {len(res)} candidates to {p} and the plot to {png}; {n_in} of {len(res)} in the domain (composition and load)"
+              + ("" if n_in else ": every candidate extrapolates") + (f"; {res.attrs['message']}" if res.attrs['reached'] else ""))

@@ -21,7 +21,7 @@ from .trained import HardnessModel, regression_metrics, model_inputs
 __all__ = ['hardness_function', 'mean_composition', 'IGResult', 'integrated_gradients', 'global_importance', 'attention_scores',
            'attention_summary', 'attention_history', 'plot_attributions', 'plot_global_importance', 'plot_attention',
            'plot_training_curves', 'plot_attention_history', 'plot_parity', 'plot_latent', 'load_curves',
-           'random_compositions', 'plot_load_law', 'explain', 'explain_cli']
+           'plot_load_law', 'explain', 'explain_cli']
 
 # %% ../nbs/07_interpret.ipynb #758a97c5
 def hardness_function(model: HardnessModel):
@@ -303,14 +303,6 @@ def load_curves(model: HardnessModel, X: np.ndarray, loads=None, batch_size: int
     rows, L = np.repeat(np.asarray(X, float), len(loads), 0), np.tile(loads, len(X))
     hv = [model.predict_arrays(rows[i:i + batch_size], L[i:i + batch_size])[0] for i in range(0, len(rows), batch_size)]
     return np.concatenate(hv).reshape(len(X), len(loads))
-
-def random_compositions(n: int, k: int, max_elements: int = 5, seed: int = 0) -> np.ndarray:
-    "`n` random compositions over `k` elements: 2 to `max_elements` elements each, Dirichlet(1) fractions."
-    rng, R = np.random.default_rng(seed), np.zeros((n, k))
-    for r in R:
-        idx = rng.choice(k, rng.integers(2, max_elements + 1), replace=False)
-        r[idx] = rng.dirichlet(np.ones(len(idx)))
-    return R
 
 def plot_load_law(model: HardnessModel, data: AlloyData, n_families: int = 4, per_family: int = 2) -> plt.Figure:
     "Predicted hardness against load (log axis) for `per_family` alloys of each of the `n_families` largest families, with their measurements."

@@ -11,7 +11,7 @@ from fastai.data.core import DataLoaders
 from fastai.callback.schedule import Learner   # fastai's Learner, with fit_one_cycle patched in by this module
 from fastai.callback.progress import ProgressCallback
 from sklearn.model_selection import GroupShuffleSplit, GroupKFold
-from .core import UsageError
+from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, element_properties
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
 from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights
@@ -22,24 +22,19 @@ __all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds
            'suspect_networks', 'train_vib']
 
 # %% ../nbs/05_train.ipynb #45892886
-def _check(ok: bool, name: str, value, expected: str):
-    if not ok: raise UsageError(f"--{name} must be {expected}, got {value}")
-
 def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, lambda_rec=0.1, beta=1e-3, warmup_epochs=20,
                         patience=40, wd=1e-4, alpha=0.1, calib_folds=5, dropout=0.0, **_):
     "Refuse (`UsageError`, named like the command-line options) settings that cannot train a model."
-    fin = lambda v: isinstance(v, (int, float)) and math.isfinite(v)
-    is_int = lambda v: isinstance(v, (int, np.integer)) or (fin(v) and float(v).is_integer())
-    _check(is_int(epochs) and 1 <= epochs <= 100_000, 'epochs', epochs, 'a whole number ≥ 1')
-    _check(fin(lr) and 0 < lr <= 10, 'lr', lr, 'a finite learning rate in (0, 10]')
-    _check(is_int(bs) and bs >= 1, 'bs', bs, 'a whole number ≥ 1')
-    _check(is_int(n_models) and 1 <= n_models <= 1000, 'n_models', n_models, 'a whole number from 1 to 1000')
-    _check(fin(valid_frac) and 0 <= valid_frac < 1, 'valid_frac', valid_frac, 'in [0, 1)')
-    _check(is_int(calib_folds) and calib_folds >= 0 and calib_folds != 1, 'calib_folds', calib_folds, '0 or a whole number ≥ 2')
+    check_option(is_whole(epochs) and 1 <= epochs <= 100_000, 'epochs', epochs, 'a whole number ≥ 1')
+    check_option(is_finite(lr) and 0 < lr <= 10, 'lr', lr, 'a finite learning rate in (0, 10]')
+    check_option(is_whole(bs) and bs >= 1, 'bs', bs, 'a whole number ≥ 1')
+    check_option(is_whole(n_models) and 1 <= n_models <= 1000, 'n_models', n_models, 'a whole number from 1 to 1000')
+    check_option(is_finite(valid_frac) and 0 <= valid_frac < 1, 'valid_frac', valid_frac, 'in [0, 1)')
+    check_option(is_whole(calib_folds) and calib_folds >= 0 and calib_folds != 1, 'calib_folds', calib_folds, '0 or a whole number ≥ 2')
     for name, v in dict(lambda_rec=lambda_rec, beta=beta, wd=wd, warmup_epochs=warmup_epochs, patience=patience).items():
-        _check(fin(v) and v >= 0, name, v, 'a finite number ≥ 0')
-    _check(fin(alpha) and 0 < alpha < 1, 'alpha', alpha, 'in (0, 1)')
-    _check(fin(dropout) and 0 <= dropout < 1, 'dropout', dropout, 'in [0, 1)')
+        check_option(is_finite(v) and v >= 0, name, v, 'a finite number ≥ 0')
+    check_option(is_finite(alpha) and 0 < alpha < 1, 'alpha', alpha, 'in (0, 1)')
+    check_option(is_finite(dropout) and 0 <= dropout < 1, 'dropout', dropout, 'in [0, 1)')
 
 @dataclass
 class TrainSettings:

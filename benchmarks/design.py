@@ -20,8 +20,8 @@ import numpy as np, torch
 from alloy_vib.data import load_hardness_data
 from alloy_vib.trained import torch_threads
 from alloy_vib.train import train_vib
-from alloy_vib.design import (allowed_mask, candidate_table, check_designs, cluster_hard_latents,
-                              domain_threshold, optimize_latents, sample_latents, select_diverse)
+from alloy_vib.design import (DesignSettings, allowed_mask, candidate_table, check_designs, cluster_hard_latents,
+                              optimize_latents, sample_latents, select_diverse)
 
 HERE = Path(__file__).resolve().parent
 
@@ -95,11 +95,11 @@ def ga_method(model, train, target, load, allowed, n_samples, steps, seed, sigma
 METHODS = {'latent': latent_method, 'random': random_method, 'genetic': ga_method}
 
 
-def score(model, train, held_X, method, target, load, n, n_samples, steps, seed, dom_thr):
+def score(model, train, held_X, method, target, load, n, n_samples, steps, seed):
     allowed = allowed_mask(model, train)
     t0 = time.perf_counter()
     X, which = METHODS[method](model, train, target, load, allowed, n_samples, steps, seed)
-    cands = candidate_table(model, train, X, load, target, allowed, None, 0.01, 0.005, which, dom_thr)
+    cands = candidate_table(model, train, X, load, target, DesignSettings(min_fraction=0.01, step=0.005), allowed, which)
     top = select_diverse(cands, model.elements, n)
     wall = time.perf_counter() - t0
     Xt = top[model.elements].to_numpy(float)
@@ -124,12 +124,11 @@ def _valid(row):
 def speed(model, data, target, load, n=1000, steps=100, seed=0):
     "Time for n valid candidates by latent design vs random sampling with the same number of evaluations (same run)."
     allowed = allowed_mask(model, data)
-    dom = domain_threshold(model, data)
     out = {}
     for method in ('latent', 'random'):
         t0 = time.perf_counter()
         X, which = METHODS[method](model, data, target, load, allowed, n, steps, seed)
-        cands = candidate_table(model, data, X, load, target, allowed, 5, 0.01, 0.005, which, dom)
+        cands = candidate_table(model, data, X, load, target, DesignSettings(max_elements=5, min_fraction=0.01, step=0.005), allowed, which)
         out[method] = dict(seconds=time.perf_counter() - t0, n_valid=int(len(X)), n_unique=int(len(cands)))
     out['ratio_latent_to_random'] = out['latent']['seconds']/out['random']['seconds']
     return out
@@ -156,12 +155,11 @@ def main(argv=None):
     train_s = time.perf_counter() - t
     held_X = model.fractions(data.subset(np.flatnonzero(held)))
     target, load = 2100.0, 0.01
-    dom = domain_threshold(model, train)
     res = {m: [] for m in METHODS}
     with torch_threads(a.threads):
         for seed in range(cfg['seeds']):
             for m in METHODS:
-                r = score(model, train, held_X, m, target, load, cfg['n'], cfg['n_samples'], cfg['steps'], seed, dom)
+                r = score(model, train, held_X, m, target, load, cfg['n'], cfg['n_samples'], cfg['steps'], seed)
                 res[m].append(r)
                 print(f"seed {seed} {m:8s} hit rate {r['hit_rate']:.2f}  closest {r['closest_distance']:.3f}  "
                       f"mean HV {r['mean_hv_pred']:.0f}  novelty {r['novelty']:.3f}  diversity {r['diversity']:.3f}  {r['wall_s']:.1f} s",
