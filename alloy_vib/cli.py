@@ -42,13 +42,13 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
         model = train_vib(d, epochs=epochs, seed=seed, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac,
                           progress=not quiet)
         seconds = time.time() - t0
-        metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=n_models, seconds=round(seconds, 2),
-                       held_out=model.meta['held_out'])
+        metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=model.n_models, seconds=round(seconds, 2),
+                       held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'])
         with atomic_dir(out) as tmp:
             model.write_files(tmp)
             (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
         v = metrics.get('valid', metrics['train'])
-        print(f"trained {n_models} network(s) on {len(d)} alloys in {seconds:.1f} s: "
+        print(f"trained {model.n_models}{'' if model.n_models == n_models else f' of {n_models}'} network(s) on {len(d)} alloys in {seconds:.1f} s: "
               f"{'held-out' if 'valid' in metrics else 'training'} MAE {v['mae']:.1f}, "
               f"RMSE {v['rmse']:.1f}, R² {v['r2']:.3f} ({target}) -> {out}")
 

@@ -18,10 +18,11 @@ from .model import LOAD_FEATURES
 from .trained import HardnessModel, regression_metrics, model_inputs
 
 # %% auto #0
-__all__ = ['hardness_function', 'mean_composition', 'IGResult', 'integrated_gradients', 'global_importance', 'attention_scores',
-           'attention_summary', 'attention_history', 'plot_attributions', 'plot_global_importance', 'plot_attention',
-           'plot_training_curves', 'plot_attention_history', 'plot_parity', 'plot_latent', 'load_curves',
-           'plot_load_law', 'explain', 'explain_cli']
+__all__ = ['REFERENCE_LOAD', 'BASELINES', 'hardness_function', 'member_hardness_function', 'mean_composition', 'equal_parts',
+           'IGResult', 'integrated_gradients', 'global_importance', 'attention_scores', 'attention_summary',
+           'attention_history', 'plot_attributions', 'plot_global_importance', 'plot_attention', 'plot_training_curves',
+           'plot_attention_history', 'plot_parity', 'plot_latent', 'load_curves', 'plot_load_law', 'explain',
+           'explain_cli']
 
 # %% ../nbs/07_interpret.ipynb #758a97c5
 def hardness_function(model: HardnessModel):
@@ -30,6 +31,14 @@ def hardness_function(model: HardnessModel):
         load = None if log_load is None else log_load.exp()
         return model.net.hardness(x, load).mean(0)*model.y_sd + model.y_mu
     return f
+
+def member_hardness_function(model: HardnessModel):
+    """g(x, log_load) → the sum over networks of each network's predicted hardness (HV) of *its own copy* of the input:
+    x (n, E, k), log_load (n, E) → (n,). Network m sees only copy m, so the attributions on copy m are network m's."""
+    def g(x, log_load=None):
+        load = None if log_load is None else log_load.exp().T
+        return (model.net.hardness(x.transpose(0, 1), load)*model.y_sd + model.y_mu).sum(0)
+    return g
 
 def _fractions(model, compositions, load=None):
     "Fractions (n, k) and loads (n,) or None; the load comes from `load`, else from AlloyData or a table's load column."
@@ -46,8 +55,8 @@ def mean_composition(model: HardnessModel, data: AlloyData|None = None) -> np.nd
     if data is None:
         xm = model.meta.get('x_mean')
         if xm is None:
-            raise ValueError("the default baseline is the mean composition of the training data, which this model does "
-                             "not carry: pass data=<the training AlloyData> or give baseline=<a composition>")
+            raise ValueError("the 'mean' baseline is the mean composition of the training data, which this model does "
+                             "not carry: pass data=<the training AlloyData>, or use baseline='equal' or a composition")
         xm = composition_matrix(xm, model.elements)[0] if isinstance(xm, dict) else np.asarray(xm, dtype=float)
         if xm.shape != (len(model.elements),): raise ValueError("model.meta['x_mean'] does not match the model's elements")
         return xm/xm.sum()
@@ -55,97 +64,141 @@ def mean_composition(model: HardnessModel, data: AlloyData|None = None) -> np.nd
         print(f"note: the baseline data ({data.source}) are not the data the model was trained on", file=sys.stderr)
     return model.fractions(data).mean(0)
 
+def equal_parts(X) -> np.ndarray:
+    "Each composition's own elements in equal parts (n, k): Fe41B35Nb24 → B, Fe, Nb at 1/3 each (the default baseline)."
+    P = (np.atleast_2d(np.asarray(X, float)) > 0).astype(float)
+    return P/P.sum(1, keepdims=True)
+
 # %% ../nbs/07_interpret.ipynb #84f44115
+REFERENCE_LOAD = 9.807   # N: 1 kgf, the load of a standard HV1 test; the default reference load of the explanations
+
 @dataclass
 class IGResult:
-    "Integrated-gradients attributions (HV) of a set of alloys against a baseline, with captum's convergence delta."
-    attributions: pd.DataFrame    # (n alloys, elements [+ 'load']), indexed by formula
-    prediction: np.ndarray        # f(x), HV
+    "Integrated-gradients attributions (HV) of a set of alloys against their baselines: the ensemble's mean, each network's, their agreement."
+    attributions: pd.DataFrame    # (n alloys, elements [+ 'load']), indexed by formula: the mean over the networks
+    spread: pd.DataFrame          # the same shape: the standard deviation of the networks' attributions
+    sign_agrees: pd.DataFrame     # the same shape: every network with a noticeable attribution (≥ 0.5 HV) shares the mean's sign
+    member_attributions: np.ndarray  # (networks, n, features): each network's attributions
+    prediction: np.ndarray        # f(x), HV (the ensemble mean)
     baseline_prediction: np.ndarray  # f(baseline), HV
-    delta: np.ndarray             # captum's convergence delta: Σ attributions − (f(x) − f(baseline))
+    delta: np.ndarray             # completeness error: Σ attributions − (f(x) − f(baseline)), HV
     load: np.ndarray|None         # load of each alloy (N)
-    baseline_formula: str
-    baseline_kind: str            # 'training-mean composition' or 'given composition'
-    baseline_load: np.ndarray|None
+    baseline_formulas: list       # the baseline composition of each alloy
+    baseline_kind: str            # e.g. "the alloy's own elements in equal parts", 'training-mean composition'
+    baseline_load: np.ndarray|None  # the baseline load of each alloy (N)
     n_steps: int
     fractions: np.ndarray         # (n, k) compositions of the alloys over the model's elements
     domain: pd.DataFrame|None = None  # the model's domain columns for the alloys: in_domain, distance (, load_gap)
 
     @property
     def formulas(self): return list(self.attributions.index)
+    @property
+    def baseline_formula(self) -> str:
+        "The baseline's formula when every alloy has the same one, else a description."
+        return self.baseline_formulas[0] if len(set(self.baseline_formulas)) == 1 else self.baseline_kind
     def summary(self) -> pd.DataFrame:
-        "One row per alloy: formula, load, prediction, baseline_prediction, sum_attributions, delta, and the domain columns."
+        "One row per alloy: formula, load, baseline, baseline_load, prediction, baseline_prediction, sum_attributions, delta, domain columns."
         df = pd.DataFrame({'formula': self.formulas})
-        if self.load is not None: df['load'], df['baseline_load'] = self.load, self.baseline_load
+        if self.load is not None: df['load'] = self.load
+        df['baseline'] = self.baseline_formulas
+        if self.load is not None: df['baseline_load'] = self.baseline_load
         df = df.assign(prediction=self.prediction, baseline_prediction=self.baseline_prediction,
                        sum_attributions=self.attributions.sum(axis=1).to_numpy(), delta=self.delta)
         if self.domain is not None:
             for col in self.domain.columns: df[col] = self.domain[col].to_numpy()
         return df
     def to_frame(self) -> pd.DataFrame:
-        "Long table: formula, (load,) feature, attribution."
+        "Long table: formula, (load,) feature, attribution (mean over networks), spread (their std), networks_agree (on the sign)."
         A = self.attributions
         df = pd.DataFrame({'formula': np.repeat(A.index.to_numpy(), A.shape[1]),
-                           'feature': np.tile(A.columns.to_numpy(), len(A)), 'attribution': A.to_numpy().ravel()})
+                           'feature': np.tile(A.columns.to_numpy(), len(A)), 'attribution': A.to_numpy().ravel(),
+                           'spread': self.spread.to_numpy().ravel(), 'networks_agree': self.sign_agrees.to_numpy().ravel()})
         if self.load is not None: df.insert(1, 'load', np.repeat(self.load, A.shape[1]))
         return df
 
-def _is_mean(baseline): return baseline is None or (isinstance(baseline, str) and baseline == 'mean')
+BASELINES = {'equal': "the alloy's own elements in equal parts", 'mean': 'training-mean composition'}
 
 def _baseline_kind(baseline) -> str:
-    if _is_mean(baseline): return 'training-mean composition'
+    if isinstance(baseline, str) and baseline in BASELINES: return BASELINES[baseline]
     if isinstance(baseline, AlloyData): return f"mean composition of {Path(baseline.source).name or 'the given data'}"
     return 'given composition'
 
-def _baseline_vector(model, baseline, data):
-    if baseline is None or (isinstance(baseline, str) and baseline == 'mean'): return mean_composition(model, data)
-    if isinstance(baseline, AlloyData): return mean_composition(model, baseline)
-    X = model.fractions(baseline if isinstance(baseline, (np.ndarray, pd.DataFrame)) else [baseline])
-    if len(X) != 1: raise ValueError(f"the baseline must be one composition, got {len(X)}")
-    return X[0]
+def _baseline_matrix(model, baseline, data, X) -> np.ndarray:
+    "The baseline composition of each alloy (n, k)."
+    if isinstance(baseline, str) and baseline == 'equal': return equal_parts(X)
+    if isinstance(baseline, str) and baseline == 'mean': b = mean_composition(model, data)
+    elif isinstance(baseline, AlloyData): b = mean_composition(model, baseline)
+    else:
+        B = model.fractions(baseline if isinstance(baseline, (np.ndarray, pd.DataFrame)) else [baseline])
+        if len(B) != 1: raise ValueError(f"the baseline must be one composition, got {len(B)}")
+        b = B[0]
+    return np.tile(b, (len(X), 1))
 
-def integrated_gradients(model: HardnessModel, compositions, load=None, baseline='mean', data: AlloyData|None = None,
-                         baseline_load=None, n_steps: int = 64, batch_size: int = 1024) -> IGResult:
-    "Attributions (HV) of the predicted hardness to each element and the load, against a baseline composition."
+def _baseline_loads(model, baseline_load, L):
+    if not model.has_load:
+        if isinstance(baseline_load, str) or baseline_load is None: return None
+        raise ValueError("this model has no load input; do not pass baseline_load")
+    if baseline_load is None or (isinstance(baseline_load, str) and baseline_load == 'same'): return L.copy()
+    if isinstance(baseline_load, str) and baseline_load == 'reference': return np.full(len(L), REFERENCE_LOAD)
+    if isinstance(baseline_load, str): raise ValueError(f"baseline_load must be 'reference', 'same' or a load in N, got {baseline_load!r}")
+    return model._load_vector(baseline_load, len(L))
+
+def _reference(res: IGResult, i: int|None = None) -> str:
+    "The reference of the explanation in words (of alloy `i`, or of all), e.g. \"B33.33Fe33.33Nb33.33 (the alloy's own elements in equal parts) at 9.807 N\"."
+    if res.baseline_kind == BASELINES['equal']: what = res.baseline_kind if i is None else f"{res.baseline_formulas[i]} ({res.baseline_kind})"
+    elif res.baseline_kind == 'given composition': what = res.baseline_formula[:40]
+    else: what = res.baseline_kind
+    if res.baseline_load is None: return what
+    bl, own = (res.baseline_load, res.load) if i is None else (res.baseline_load[[i]], res.load[[i]])
+    at = 'the same load' if np.array_equal(bl, own) else f"{bl[0]:g} N" if np.allclose(bl, bl[0]) else 'various loads'
+    return f"{what} at {at}"
+
+def integrated_gradients(model: HardnessModel,      # trained model
+                         compositions,              # formulas, dicts, a DataFrame, a fraction array or AlloyData
+                         load=None,                 # load(s) in N (default: the load column of a table or AlloyData)
+                         baseline='equal',          # 'equal' (the alloy's own elements in equal parts), 'mean' (training mean), or a composition
+                         data: AlloyData|None = None,  # training data, for baseline='mean' when the model does not carry its mean
+                         baseline_load='reference', # 'reference' (REFERENCE_LOAD, 9.807 N), 'same' (each alloy's load) or a load in N
+                         n_steps: int = 64,         # Gauss-Legendre points along the path
+                         batch_size: int = 1024     # rows per forward pass inside captum
+                        ) -> IGResult:
+    "Attributions (HV) of the predicted hardness to each element and the load, per network and their mean (see above)."
     X, L = _fractions(model, compositions, load)
-    b = _baseline_vector(model, baseline, data)
-    if model.has_load:
-        bL = L.copy() if baseline_load is None else model._load_vector(baseline_load, len(X))
-    elif baseline_load is not None: raise ValueError("this model has no load input; do not pass baseline_load")
-    else: bL = None
-    f = hardness_function(model)
-    ig = IntegratedGradients(f)
-    t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)
-    xs, bs = t(X), t(b)[None].expand(len(X), -1).contiguous()
-    inputs, baselines = (xs,), (bs,)
-    if L is not None: inputs, baselines = (xs, t(L).log()), (bs, t(bL).log())
-    attr, delta = ig.attribute(inputs, baselines=baselines, n_steps=n_steps, method='gausslegendre',
-                               internal_batch_size=max(batch_size, n_steps), return_convergence_delta=True)
-    with torch.no_grad(): fx, fb = f(*inputs).numpy().astype(float), f(*baselines).numpy().astype(float)
-    A = attr[0].detach().numpy().astype(float)
+    baseline = 'equal' if baseline is None else baseline
+    B = _baseline_matrix(model, baseline, data, X)
+    bL = _baseline_loads(model, baseline_load, L)
+    E, g = model.n_models, member_hardness_function(model)
+    rep = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)[:, None].expand(-1, E, *np.shape(a)[1:]).contiguous()
+    inputs, baselines = (rep(X),), (rep(B),)
+    if L is not None: inputs, baselines = (rep(X), rep(np.log(L))), (rep(B), rep(np.log(bL)))
+    attr = IntegratedGradients(g).attribute(inputs, baselines=baselines, n_steps=n_steps, method='gausslegendre',
+                                            internal_batch_size=max(batch_size, n_steps))
+    with torch.no_grad(): fx, fb = (g(*inputs)/E).numpy().astype(float), (g(*baselines)/E).numpy().astype(float)
+    M = attr[0].detach().numpy().astype(float).transpose(1, 0, 2)                 # (networks, n, k)
     cols = list(model.elements)
-    if L is not None: A, cols = np.column_stack([A, attr[1].detach().numpy()]), cols + ['load']
+    if L is not None: M, cols = np.concatenate([M, attr[1].detach().numpy().T[..., None]], -1), cols + ['load']
     # an input equal at both ends gets exactly 0 ((x − x′)·∫…); where it is 0 at both ends the mixing-entropy gradient
-    # is infinite and captum's product 0·∞ is NaN, so set those to 0 and recompute the delta with captum's definition
-    same = np.column_stack([X == b[None]] + ([] if L is None else [L == bL]))
-    A[same] = 0.
-    delta = delta.detach().numpy().astype(float)
-    delta = np.where(np.isfinite(delta), delta, A.sum(axis=1) - (fx - fb))
-    formulas = [formula_from_fractions(r, model.elements) for r in X]
-    if not np.isfinite(A).all(): raise FloatingPointError("integrated gradients gave non-finite attributions")
-    return IGResult(pd.DataFrame(A, index=pd.Index(formulas, name='formula'), columns=cols), fx, fb, delta, L,
-                    formula_from_fractions(b, model.elements),
-                    _baseline_kind(baseline), bL, n_steps, X, model.domain(X, L))
+    # is infinite and captum's product 0·∞ is NaN, so set those to 0
+    M[:, np.column_stack([X == B] + ([] if L is None else [L == bL]))] = 0.
+    if not np.isfinite(M).all(): raise FloatingPointError("integrated gradients gave non-finite attributions")
+    A = M.mean(0)
+    agree = ((np.sign(M) == np.sign(A)[None]) | (np.abs(M) < 0.5)).all(0)
+    idx = pd.Index([formula_from_fractions(r, model.elements) for r in X], name='formula')
+    frame = lambda a: pd.DataFrame(a, index=idx, columns=cols)
+    return IGResult(frame(A), frame(M.std(0)), frame(agree), M, fx, fb, A.sum(1) - (fx - fb), L,
+                    [formula_from_fractions(r, model.elements) for r in B], _baseline_kind(baseline), bL, n_steps, X,
+                    model.domain(X, L))
 
 # %% ../nbs/07_interpret.ipynb #b14f2c21
 def global_importance(res: IGResult) -> pd.DataFrame:
-    "Mean |attribution| (and signed mean, std, n alloys containing the element) per feature, most important first."
+    "Per feature, most important first: mean |attribution|, signed mean, std, n alloys containing it, share of those where the networks agree on the sign."
     A = res.attributions
-    present = list((res.fractions > 0).sum(0)) + [len(A)]*(A.shape[1] - res.fractions.shape[1])
+    has = np.column_stack([res.fractions > 0] + [np.ones((len(A), A.shape[1] - res.fractions.shape[1]), bool)])
+    agree = [res.sign_agrees.to_numpy()[has[:, j], j].mean() if has[:, j].any() else np.nan for j in range(A.shape[1])]
     df = pd.DataFrame({'feature': A.columns, 'mean_abs': A.abs().mean().to_numpy(), 'mean': A.mean().to_numpy(),
-                       'std': A.std(ddof=0).to_numpy(), 'n_present': present})
+                       'std': A.std(ddof=0).to_numpy(), 'n_present': has.sum(0), 'agree': agree})
     df = df.sort_values('mean_abs', ascending=False, ignore_index=True)
-    df.attrs['n_alloys'] = len(A)
+    df.attrs.update(n_alloys=len(A), reference=_reference(res))
     return df
 
 # %% ../nbs/07_interpret.ipynb #a2709996
@@ -187,28 +240,34 @@ def _barh(ax, labels, values, err=None, colors=None):
     ax.set_yticks(y, labels); ax.axvline(0, color='0.5', lw=0.8)
 
 def plot_attributions(res: IGResult, i: int = 0, top: int = 15) -> plt.Figure:
-    "Bar plot of the integrated-gradients attributions (HV) of alloy `i`, largest |attribution| first."
+    "Attributions (HV) of alloy `i`, largest |attribution| first, with the networks' spread; hatched where they disagree on the sign."
     row = res.attributions.iloc[i]
-    row = row[row.abs().sort_values(ascending=False).index[:top]]
-    row = row[row != 0] if (row != 0).any() else row
-    fig, ax = plt.subplots(figsize=(6, 0.3*len(row) + 1.6))
-    _barh(ax, list(row.index), row.to_numpy(), colors=['tab:red' if v > 0 else 'tab:blue' for v in row])
+    keep = row.abs().sort_values(ascending=False).index[:top]
+    keep = [f for f in keep if row[f] != 0] or list(keep)
+    v, err, agree = row[keep].to_numpy(), res.spread.iloc[i][keep].to_numpy(), res.sign_agrees.iloc[i][keep].to_numpy()
+    fig, ax = plt.subplots(figsize=(6.5, 0.35*len(keep) + 1.9))
+    y = np.arange(len(keep))[::-1]
+    bars = ax.barh(y, v, xerr=err if res.member_attributions.shape[0] > 1 else None, ecolor='0.3', capsize=2,
+                   color=['tab:red' if a > 0 else 'tab:blue' for a in v])
+    for bar, ok in zip(bars, agree):
+        if not ok: bar.set_hatch('///'); bar.set_alpha(0.55)
+    ax.set_yticks(y, keep); ax.axvline(0, color='0.5', lw=0.8)
     load = '' if res.load is None else f" at {res.load[i]:g} N"
-    bl = '' if res.baseline_load is None else f" at {res.baseline_load[i]:g} N"
-    ax.set_xlabel('attribution (HV)')
-    base = res.baseline_kind if res.baseline_kind.startswith('training') else res.baseline_formula[:40]
-    ax.set_title(f"{res.formulas[i]}{load}: {res.prediction[i]:.0f} HV\nvs {base}{bl}: "
+    n = res.member_attributions.shape[0]
+    ax.set_xlabel(f'attribution (HV): mean over {n} networks' + (' ± their std; hatched: they disagree on the sign' if n > 1 else ''),
+                  fontsize=8)
+    ax.set_title(f"{res.formulas[i]}{load}: {res.prediction[i]:.0f} HV\nvs {_reference(res, i)}: "
                  f"{res.baseline_prediction[i]:.0f} HV", fontsize=9)
     fig.tight_layout(); return fig
 
 def plot_global_importance(imp: pd.DataFrame, top: int = 20) -> plt.Figure:
-    "Bar plot of mean |attribution| per feature (global importance) with the signed mean as a marker."
+    "Bar plot of mean |attribution| per feature (global importance) with the signed mean as a marker; the reference in the title."
     d = imp.head(top)
-    fig, ax = plt.subplots(figsize=(6, 0.3*len(d) + 1.6))
+    fig, ax = plt.subplots(figsize=(6.5, 0.3*len(d) + 1.8))
     _barh(ax, list(d.feature), d.mean_abs.to_numpy(), colors='tab:gray')
     ax.plot(d['mean'].to_numpy(), np.arange(len(d))[::-1], 'k|', ms=10, label='signed mean')
     ax.set_xlabel('mean |attribution| (HV)'); ax.legend(loc='lower right', fontsize=8)
-    ax.set_title(f"Global importance (integrated gradients, {imp.attrs.get('n_alloys', '?')} alloys)", fontsize=9)
+    ax.set_title(f"Global importance (integrated gradients, {imp.attrs.get('n_alloys', '?')} alloys)\nvs {imp.attrs.get('reference', '?')}", fontsize=9)
     fig.tight_layout(); return fig
 
 def plot_attention(summary: pd.DataFrame, top: int = 20, min_n: int = 1) -> plt.Figure:
@@ -228,13 +287,13 @@ def plot_attention(summary: pd.DataFrame, top: int = 20, min_n: int = 1) -> plt.
     fig.tight_layout(); return fig
 
 def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
-    "Train/valid loss by term, β and the KL per latent dimension against epoch (one line style per network)."
+    "Train/valid loss by term, β and the KL per latent dimension against epoch (one line per network; a failed network is labelled dropped)."
     if history is None or not len(history): raise ValueError("this model has no training history")
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
     models = sorted(history['model'].unique()) if 'model' in history else [None]
     for m in models:
         h = history if m is None else history[history['model'] == m]
-        tag = '' if len(models) == 1 else f" (net {m})"
+        tag = ('' if len(models) == 1 else f" (net {m})") + (' dropped' if 'dropped' in h and h.dropped.any() else '')
         for ax, term in zip(axes.flat[:4], ('loss', 'mse', 'rec', 'kl')):
             for ph, ls in (('train', '-'), ('valid', '--')):
                 if f'{ph}_{term}' in h: ax.plot(h.epoch, h[f'{ph}_{term}'], ls, label=f'{ph}{tag}')
@@ -323,16 +382,18 @@ def plot_load_law(model: HardnessModel, data: AlloyData, n_families: int = 4, pe
 # %% ../nbs/07_interpret.ipynb #01d837f2
 def _safe(name: str) -> str: return re.sub(r'[^A-Za-z0-9._-]+', '_', name)[:60]
 
-def explain(model: HardnessModel, formula=None, input=None, load=None, out='explanation', baseline=None,
-            baseline_load=None, data=None, n_steps: int = 64, model_dir=None, max_plots: int = 20) -> dict:
+def explain(model: HardnessModel, formula=None, input=None, load=None, out='explanation', baseline='equal',
+            baseline_load='reference', data=None, n_steps: int = 64, model_dir=None, max_plots: int = 20) -> dict:
     "Write attributions.csv, summary.json and the plots for a formula or input table into the folder `out` (atomically)."
     X, L = model_inputs(model, formula, input, load)            # checked fractions and loads, as alloy_vib_predict reads them
-    if baseline is None and model.meta.get('x_mean') is None: bdata = model.training_data(data)
+    if baseline == 'mean' and model.meta.get('x_mean') is None: bdata = model.training_data(data)
     else: bdata = None if data is None else load_hardness_data(data, target=model.target, verbose=False)
     res = integrated_gradients(model, X, L, baseline=baseline, data=bdata, baseline_load=baseline_load, n_steps=n_steps)
     summ = res.summary()
+    same = model.has_load and np.array_equal(res.baseline_load, res.load)
     info = dict(format='alloy_vib-explanation', baseline=dict(formula=res.baseline_formula, kind=res.baseline_kind,
-                              load='same as each alloy' if (model.has_load and baseline_load is None) else baseline_load),
+                              load=None if not model.has_load else 'same as each alloy' if same else float(res.baseline_load[0]),
+                              described=_reference(res)),
                 n_steps=n_steps, method='integrated gradients (captum, Gauss-Legendre)', target=model.target,
                 max_abs_delta=float(np.abs(res.delta).max()),
                 alloys=json.loads(summ.to_json(orient='records')))
@@ -357,9 +418,9 @@ def explain_cli(model: str = None,          # model folder written by alloy_vib_
                 input: str = None,          # CSV/Excel with a formula column or element columns (and optionally load)
                 load: float = None,         # indentation load in N (for every row)
                 out: str = 'explanation',   # output folder (written whole or not at all)
-                baseline: str = None,       # baseline composition (default: the training-mean composition)
-                baseline_load: float = None,# reference load in N to attribute the load against (default: same load)
-                data: str = None,           # training table for the mean-composition baseline (default: the model's recorded source)
+                baseline: str = 'equal',    # reference composition: 'equal' (the alloy's own elements in equal parts), 'mean' (training mean) or a formula
+                baseline_load: str = 'reference', # reference load: 'reference' (9.807 N, HV1), 'same' (each alloy's own) or a load in N
+                data: str = None,           # training table for --baseline mean (default: the model's recorded source)
                 n_steps: int = 64,          # integration points (Gauss-Legendre)
                 max_plots: int = 20,        # at most this many per-alloy attribution plots
                 force: store_true = False): # allow --out to replace an alloy_vib output of another kind
@@ -369,12 +430,13 @@ def explain_cli(model: str = None,          # model folder written by alloy_vib_
         if not Path(model).is_dir(): raise ValueError(f"{model}: no such model folder")
         if not 2 <= n_steps <= 10_000: raise UsageError(f"--n_steps must be from 2 to 10000, got {n_steps}")
         if max_plots < 0: raise UsageError(f"--max_plots must be ≥ 0, got {max_plots}")
+        if baseline_load not in ('reference', 'same'):
+            try: baseline_load = float(baseline_load)
+            except ValueError: raise UsageError(f"--baseline_load must be 'reference', 'same' or a load in N, got {baseline_load!r}") from None
         check_output_dir(out, 'explanation', inputs=[model, input, data], force=force)
         import matplotlib; matplotlib.use('Agg')    # a command draws into files, never onto a screen
         m = HardnessModel.load(model)
         r = explain(m, formula, input, load, out, baseline, baseline_load, data, n_steps, model_dir=model, max_plots=max_plots)
         worst = max(abs(a['delta']) for a in r['alloys'])
-        b = r['baseline']
-        base = b['kind'] if b['kind'] != 'given composition' else b['formula']
-        print(f"explained {len(r['alloys'])} alloy(s) against the {base} "
+        print(f"explained {len(r['alloys'])} alloy(s) against {r['baseline']['described']} "
               f"(max |convergence delta| {worst:.3g} {m.target}) -> {out}: {', '.join(r['files'])}")

@@ -19,7 +19,7 @@ from .trained import HardnessModel, torch_threads, calibrate, domain_of, regress
 
 # %% auto #0
 __all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds', 'member_holdouts', 'fit_networks',
-           'suspect_networks', 'train_vib']
+           'failed_networks', 'train_vib']
 
 # %% ../nbs/05_train.ipynb #45892886
 def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, lambda_rec=0.1, beta=1e-3, warmup_epochs=20,
@@ -124,11 +124,18 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     return net.eval(), hist, pd.DataFrame(learn.attention_logger.rows)
 
 # %% ../nbs/05_train.ipynb #b0fdbfa9
-def suspect_networks(train_mae, factor: float = 3.0) -> list[int]:
-    "Indices of the networks whose training MAE is more than `factor` × the median of the other networks' (at least 2 networks)."
-    a = np.asarray(train_mae, dtype=float)
-    if len(a) < 2: return []
-    return [i for i in range(len(a)) if a[i] > factor*np.median(np.delete(a, i))]
+def failed_networks(history: pd.DataFrame|None, train_mae, factor: float = 3.0, rise: float = 5.0) -> dict[int, str]:
+    "{network: reason} for the networks (numbered as in `history.model`, 0, 1, …) that failed to train (see above)."
+    a, out = np.asarray(train_mae, dtype=float), {}
+    for i in range(len(a)):
+        others = np.median(np.delete(a, i)) if len(a) > 1 else np.nan
+        if a[i] > factor*others: out[i] = f"training MAE {a[i]:.0f}, {a[i]/others:.1f}× the others' median"; continue
+        h = None if history is None else history[history.model == i]
+        if h is None or not len(h): continue
+        k = int(h.best_epoch.iloc[0]) if 'best_epoch' in h and h.best_epoch.notna().all() else len(h) - 1
+        loss, low = h.train_loss.iloc[min(k, len(h) - 1)], h.train_loss.min()
+        if loss > rise*low: out[i] = f"training loss {loss:.3g} at its kept epoch {k + 1}, {loss/low:.0f}× its own minimum"
+    return out
 
 # %% ../nbs/05_train.ipynb #850bdea3
 def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: int|None = None,
@@ -164,11 +171,17 @@ def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: i
     for i, (_, te) in enumerate(cross_fit):
         held[te] = P_all[s.n_models + i, te]
         if progress: print(f"calibration network {i + 1}/{len(cross_fit)}: held-out MAE {np.abs(held[te] - data.y[te]).mean():.1f}", flush=True)
-    bad = suspect_networks([mm['train']['mae'] for mm in mets])
-    for i in bad:
-        warnings.warn(f"network {i+1}/{s.n_models} fits its training rows far worse than the others (training MAE "
-                      f"{mets[i]['train']['mae']:.0f} HV, the others {np.median([mm['train']['mae'] for j, mm in enumerate(mets) if j != i]):.0f}): "
-                      f"it probably diverged and is averaged into the ensemble; retrain with another --seed or a lower --lr")
+    failed = failed_networks(hist[hist.model < s.n_models], [mm['train']['mae'] for mm in mets])
+    keep = [i for i in range(s.n_models) if i not in failed]
+    if not keep: raise ValueError(f"every network failed ({'; '.join(failed.values())}); nothing was saved: lower --lr or change --seed")
+    for i, why in failed.items():
+        warnings.warn(f"network {i+1}/{s.n_models} failed ({why}) and was dropped: the model averages the other {len(keep)}; "
+                      f"retrain with another --seed or a lower --lr to keep all {s.n_models}")
+    cal_tr = [np.abs(P_all[s.n_models + i, tr] - data.y[tr]).mean() for i, (tr, _) in enumerate(cross_fit)]
+    for i, why in failed_networks(hist[hist.model >= s.n_models].assign(model=lambda h: h.model - s.n_models), cal_tr).items():
+        warnings.warn(f"calibration network {i+1}/{len(cross_fit)} failed ({why}); its held-out predictions are kept, "
+                      "so the interval may be wider than it needs to be")
+    P, mets, splits = P[keep], [mets[i] for i in keep], [splits[i] for i in keep]
     metrics = {ph: {k: float(np.mean([mm[ph][k] for mm in mets])) for k in mets[0][ph]} for ph in mets[0]}
     if cross_fit: metrics['valid'] = regression_metrics(data.y, held)
     else:  # each held-out row is predicted by the member(s) that never saw it
@@ -177,12 +190,12 @@ def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: i
         seen = oob.any(0); held[seen] = (P*oob).sum(0)[seen]/oob.sum(0)[seen]
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the default baseline of integrated gradients
-                hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, suspect_networks=bad, platform=platform.platform(), domain=domain_of(data),
+                hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, failed_networks={str(i): w for i, w in failed.items()}, platform=platform.platform(), domain=domain_of(data),
                 held_out='cross-fitted networks (composition-group folds)' if cross_fit else
                          "the ensemble members' own hold-outs (composition groups)" if s.valid_frac > 0 else 'none')
-    keep = hist.model < s.n_models                     # the calibration networks are not part of the model
-    model = HardnessModel(net.member(*range(s.n_models)) if cross_fit else net, data.elements, y_mu, y_sd, meta,
-                          hist[keep].reset_index(drop=True), att[att.model < s.n_models].reset_index(drop=True))
+    hist = hist[hist.model < s.n_models].assign(dropped=lambda h: h.model.isin(list(failed))).reset_index(drop=True)
+    model = HardnessModel(net.member(*keep) if cross_fit or failed else net, data.elements, y_mu, y_sd, meta,   # the calibration and failed networks are not part of it
+                          hist, att[att.model.isin(keep)].reset_index(drop=True))
     cal = np.isfinite(held)
     if cal.sum() >= 10:
         model.meta['calibration'] = calibrate(data.y[cal], held[cal], P.std(0)[cal], s.alpha, s.interval, meta['held_out'])

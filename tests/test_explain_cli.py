@@ -30,11 +30,13 @@ def test_formula_writes_folder(explained_formula, small_model):
     for p in out.glob('*.png'): assert p.read_bytes()[:8] == PNG and p.stat().st_size > 5000, p
     a, s = check_complete(out)
     elements = json.loads((small_model/'model.json').read_text())['elements']
-    assert list(a.columns) == ['formula', 'load', 'feature', 'attribution']
+    assert list(a.columns) == ['formula', 'load', 'feature', 'attribution', 'spread', 'networks_agree']
     assert list(a.feature) == elements + ['load'] and set(a.formula) == {'B35Fe41Nb24'}
-    assert a[a.feature == 'load'].attribution.item() == 0          # baseline at the same load
-    assert s['baseline']['kind'] == 'training-mean composition' and s['baseline']['load'] == 'same as each alloy'
-    assert r.stdout.strip().splitlines()[-1].startswith('explained 1 alloy(s) against the training-mean composition')
+    # the default reference: the alloy's own elements in equal parts at 9.807 N; bars only for its elements and the load
+    assert set(a[a.attribution != 0].feature) <= {'B', 'Fe', 'Nb', 'load'} and a[a.feature == 'load'].attribution.item() > 0
+    assert s['baseline']['kind'] == "the alloy's own elements in equal parts" and s['baseline']['load'] == 9.807
+    assert s['alloys'][0]['baseline'] == 'B33.33Fe33.33Nb33.33'
+    assert r.stdout.strip().splitlines()[-1].startswith("explained 1 alloy(s) against the alloy's own elements in equal parts at 9.807 N")
 
 def test_prediction_matches_predict(explained_formula, small_model, tmp_path):
     s = json.loads((explained_formula[0]/'summary.json').read_text())
@@ -46,7 +48,7 @@ def test_input_table_reference_load(small_model, tmp_path):
     inp = tmp_path/'in.csv'
     pd.DataFrame({'formula': ['Fe41B35Nb24', 'Zr65Cu17.5Al7.5Ni10', 'Fe41B35Nb24'], 'load': [0.01, 1.0, 0.5]}).to_csv(inp, index=False)
     out = tmp_path/'exp'
-    r = run('alloy_vib_explain', '--model', small_model, '--input', inp, '--baseline_load', '1', '--out', out)
+    r = run('alloy_vib_explain', '--model', small_model, '--input', inp, '--baseline_load', '1', '--baseline', 'mean', '--out', out)
     assert r.returncode == 0, r.stderr
     names = {p.name for p in out.iterdir()}
     assert {'ig_global.png', 'ig_001_B35Fe41Nb24.png', 'ig_002_Al7.5Cu17.5Ni10Zr65.png', 'ig_003_B35Fe41Nb24.png'} <= names
@@ -56,21 +58,22 @@ def test_input_table_reference_load(small_model, tmp_path):
     assert [al['baseline_load'] for al in s['alloys']] == [1.0, 1.0, 1.0]
 
 def test_given_baseline_and_data_fallback(small_model, small_csv, tmp_path):
-    # a model without a stored training mean whose recorded training table is gone: the mean-composition baseline
-    # needs --data or --baseline (models from train_vib carry the mean in meta['x_mean'])
+    # a model without a stored training mean whose recorded training table is gone: --baseline mean
+    # needs --data (models from train_vib carry the mean in meta['x_mean'])
     moved = tmp_path/'model'; shutil.copytree(small_model, moved)
     info = json.loads((moved/'model.json').read_text()); info['meta']['source'] = str(tmp_path/'gone.csv')
     assert info['meta'].pop('x_mean') is not None
     (moved/'model.json').write_text(json.dumps(info))
-    args = ['alloy_vib_explain', '--model', moved, '--formula', 'Fe41B35Nb24', '--load', '0.01']
-    assert '--data' in one_line_error(run(*args, '--out', tmp_path/'e0'))
+    args = ['alloy_vib_explain', '--model', moved, '--formula', 'Fe41B35Nb24', '--load', '0.01', '--baseline_load', 'same']
+    assert '--data' in one_line_error(run(*args, '--baseline', 'mean', '--out', tmp_path/'e0'))
     assert not (tmp_path/'e0').exists()
     r = run(*args, '--baseline', 'Fe80B20', '--out', tmp_path/'e1')
     assert r.returncode == 0, r.stderr
     a, s = check_complete(tmp_path/'e1')
-    assert s['baseline'] == {'formula': 'B20Fe80', 'kind': 'given composition', 'load': 'same as each alloy'}
+    assert s['baseline'] == {'formula': 'B20Fe80', 'kind': 'given composition', 'load': 'same as each alloy',
+                             'described': 'B20Fe80 at the same load'}
     assert set(a[a.attribution != 0].feature) <= {'B', 'Fe', 'Nb'}            # only the elements that change
-    r = run(*args, '--data', small_csv, '--out', tmp_path/'e2')
+    r = run(*args, '--baseline', 'mean', '--data', small_csv, '--out', tmp_path/'e2')
     assert r.returncode == 0, r.stderr
     d = load_hardness_data(small_csv)
     _, s2 = check_complete(tmp_path/'e2')
@@ -84,6 +87,8 @@ def test_given_baseline_and_data_fallback(small_model, small_csv, tmp_path):
     (['--formula', 'Fe41B35Nb24'], 'pass load'),
     (['--input', '/nonexistent/in.csv'], '/nonexistent/in.csv: no such file'),
     (['--formula', 'Fe41B35Nb24', '--load', '1', '--baseline', 'Fe50Pu50'], "'Pu'"),
+    (['--formula', 'Fe41B35Nb24', '--load', '1', '--baseline_load', 'HV1'], "--baseline_load must be 'reference', 'same' or a load in N"),
+    (['--formula', 'Fe41B35Nb24', '--load', '1', '--baseline_load', '-2'], 'load must be a finite positive number'),
 ])
 def test_bad_input(small_model, tmp_path, args, expected):
     out = tmp_path/'out'
