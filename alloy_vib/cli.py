@@ -60,7 +60,8 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
                 load: float = None,      # indentation load in N (for every row)
                 out: str = None,         # write the predictions to this CSV (default: print them)
                 force: store_true = False):  # allow --out to replace a file alloy_vib did not write
-    "Predict Vickers hardness with a trained alloy_vib model."
+    """Predict Vickers hardness with a trained alloy_vib model. Columns: formula, load, hv_std (ensemble spread), hv_lo and
+    hv_hi (the calibrated 90 % interval), in_domain, distance, load_gap (see the domain), and hv_pred last."""
     with cli_errors('alloy_vib_predict'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if (formula is None) == (input is None): raise UsageError("give exactly one of --formula or --input")

@@ -254,8 +254,12 @@ def _check_roles(path, columns, target=None, load_col=None, formula_col=None):
             if c1 == c2: raise UsageError(f"{path}: the {r1} and the {r2} are the same column {short(c1)}; "
                                           f"the {r1} cannot also be the {r2} (use --target/--load_col/--formula_col)")
 
-def load_hardness_data(path=None, target: str = 'HV', load_col: str|None = 'Load', formula_col: str|None = None,
-                       verbose: bool = True) -> AlloyData:
+def load_hardness_data(path=None,                  # CSV or Excel table (None: the default data, `default_data_path`)
+                       target: str = 'HV',         # column of the hardness to learn
+                       load_col: str|None = 'Load',# column of the indentation load in N (a `load` column is found too; None: no load)
+                       formula_col: str|None = None,  # formula column (None: found by name, else element columns are used)
+                       verbose: bool = True        # print what was skipped or renormalised
+                      ) -> AlloyData:
     "Read a table of alloys (wide element columns or a formula column) with optional load into `AlloyData`."
     path = default_data_path(path)
     df = _read_table(path)

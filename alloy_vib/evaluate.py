@@ -86,9 +86,16 @@ def _vib_fold(data, tr, te, seed, vkw, threads):
     m = train_vib(data.subset(tr), seed=seed, threads=threads, **vkw)
     return m.predict_interval(data.X[te], None if data.load is None else data.load[te])
 
-def cross_validate(data: AlloyData, split: str = 'group', folds: int = 5, seed: int = 0,
-                   models=('vib', 'extra_trees', 'random_forest', 'hist_gb'), vib_kwargs: dict|None = None,
-                   alpha: float = 0.1, progress: bool = False, n_jobs: int = 1) -> CVResult:
+def cross_validate(data: AlloyData,              # the table to cross-validate
+                   split: str = 'group',          # 'group' (unique compositions) or 'family' (element sets)
+                   folds: int = 5,                # K of the grouped K-fold
+                   seed: int = 0,                 # shuffles the groups into folds and seeds every model
+                   models=('vib', 'extra_trees', 'random_forest', 'hist_gb'),  # which models, on the same folds
+                   vib_kwargs: dict|None = None,  # `train_vib` keywords for the VIB model (default: the evaluated setting)
+                   alpha: float = 0.1,            # the VIB interval covers 1 − alpha
+                   progress: bool = False,        # print each fold's MAE
+                   n_jobs: int = 1                # VIB folds trained at once (joblib: loky processes, or a Dask cluster)
+                  ) -> CVResult:
     "Grouped K-fold cross-validation of the VIB model and tree baselines on the same folds (see above); `n_jobs` VIB folds at once."
     unknown = [m for m in models if m != 'vib' and m not in BASELINES]
     if unknown: raise ValueError(f"unknown model(s) {unknown}; choose from {['vib', *BASELINES]}")

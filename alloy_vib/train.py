@@ -138,8 +138,12 @@ def failed_networks(history: pd.DataFrame|None, train_mae, factor: float = 3.0, 
     return out
 
 # %% ../nbs/05_train.ipynb #850bdea3
-def train_vib(data: AlloyData, seed: int = 0, progress: bool = False, threads: int|None = None,
-              settings: TrainSettings|None = None, **kwargs) -> HardnessModel:
+def train_vib(data: AlloyData,                     # the training table (`load_hardness_data`)
+              seed: int = 0,                       # seed of network i is seed + i (splits, initial weights, noise)
+              progress: bool = False,              # print per-epoch progress and a line per network
+              threads: int|None = None,            # torch intra-op threads while training (None: leave as set)
+              settings: TrainSettings|None = None, # how to train (default: the evaluated setting)
+              **kwargs) -> HardnessModel:          # `TrainSettings` fields (epochs=40, n_models=2, …) and `VIBConfig` fields
     "Train the VIB-attention model on `data`: `settings` or `TrainSettings` fields and `VIBConfig` fields as keywords."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
     s, shape = (settings, kwargs) if settings is not None else TrainSettings.split(kwargs)

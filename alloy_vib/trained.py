@@ -198,7 +198,10 @@ class HardnessModel:
         raise ValueError(f"the model's training table (SHA-256 {str(sha)[:12]}…, recorded as {short(self.meta.get('source'), 80)}) "
                          "is not available unchanged; pass the training data (--data TABLE)")
 
-    def predict(self, compositions, load=None) -> pd.DataFrame:
+    def predict(self,
+                compositions,        # formula strings, dicts of fractions, a DataFrame (formula or element columns) or AlloyData
+                load=None            # load(s) in N: one for all or one per row (default: a table's load column)
+               ) -> pd.DataFrame:    # formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred
         "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred."
         if isinstance(compositions, pd.DataFrame) and load is None and self.has_load:
             col = load_column(compositions)
