@@ -135,7 +135,14 @@ def optimize_latents(model: HardnessModel,          # trained model (`HardnessMo
                      progress: bool = False):        # show a progress bar over the steps
     """Adam on z towards `target` for the decoded composition: (optimised z, decoded top-K compositions (n, k) over
     `model.elements` (numpy), mean loss per step). Round the compositions with `sparsify_round` and predict them with
-    `model.predict` (or use `design_alloys`, which does all of it and ranks the candidates)."""
+    `model.predict_frame` (or use `design_alloys`, which does all of it and ranks the candidates). For example:
+
+        cl = cluster_hard_latents(model, data, load=0.01)                 # hard training alloys in latent space
+        z0, _ = sample_latents(cl, 16)                                    # starting points around them
+        z, X, loss = optimize_latents(model, z0, 2000, 0.01, elements=['B', 'Fe', 'Nb', 'Co'], prior=cl, max_elements=4)
+        X = sparsify_round(X, max_elements=4, step=0.005)                 # compositions a lab can weigh
+        model.predict_frame(X, 0.01)                                      # hardness, interval and domain of each
+    """
     if model.has_load and load is None: raise ValueError("this model was trained with loads; pass the design load (N)")
     allowed = _mask_tensor(model, elements)
     dec = model.net.member(net)
