@@ -23,6 +23,7 @@ def test_train_writes_whole_folder(small_model):
     m = json.loads((small_model/'metrics.json').read_text())
     for phase in ('train', 'valid'):
         assert set(m[phase]) == {'mae', 'rmse', 'r2'}
+    assert m['failed_networks'] == {} and m['n_models'] == 2     # no network failed, none dropped
     hist = pd.read_csv(small_model/'history.csv')
     assert {'model', 'epoch', 'train_loss', 'beta', 'train_kl', 'lr', 'best_epoch'} <= set(hist.columns)
     assert sorted(hist.model.unique()) == [0, 1] and 'valid_loss' not in hist    # no hold-out (the default): no validation curve

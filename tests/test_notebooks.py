@@ -1,0 +1,34 @@
+"The notebooks as a first user opens them in Jupyter: a kernel to run them, each figure once, links that lead somewhere."
+import json, re
+from pathlib import Path
+import pytest
+from conftest import run
+
+NBS = Path(__file__).resolve().parent.parent/'nbs'
+NOTEBOOKS = sorted(NBS.glob('*.ipynb'))
+
+def test_the_install_gives_a_python3_kernel():
+    from jupyter_client.kernelspec import KernelSpecManager
+    assert 'python3' in KernelSpecManager().find_kernel_specs()    # ipykernel is in the dev extras
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_shows_a_figure_twice(nb):
+    for i, c in enumerate(json.loads(nb.read_text())['cells']):
+        n = sum('image/png' in (o.get('data') or {}) for o in c.get('outputs', []))
+        assert n <= 1, f"{nb.name}: cell {i} stores {n} figures (a cell that ends with `fig` shows its figure twice in Jupyter)"
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.name)
+def test_links_and_references_lead_somewhere(nb):
+    md = '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown')
+    for target in re.findall(r'\]\(([^)#\s]+\.ipynb)', md): assert (NBS/target).exists(), f"{nb.name} links to {target}"
+    assert not re.search(r'\bsee the (guide|data notes)\b', md, re.I), f"{nb.name} points to a document the project does not have"
+
+@pytest.mark.parametrize('prog, columns', [
+    ('alloy_vib_predict', ['hv_std', 'hv_lo', 'hv_hi', 'in_domain', 'distance', 'load_gap', 'hv_pred']),
+    ('alloy_vib_design', ['hv_lo', 'family', 'nearest_hv', 'nearest_load', 'load_gap', 'in_domain']),
+])
+def test_help_lists_the_output_columns(prog, columns):
+    r = run(prog, '--help')
+    assert r.returncode == 0, r.stderr
+    text = ' '.join(r.stdout.split())
+    for c in columns: assert c in text, (prog, c)
