@@ -15,8 +15,8 @@ from .core import check_input_file, short, UsageError
 __all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'LOAD_COLUMNS', 'ELEMENT_PROPERTIES',
            'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions', 'unique_rows',
            'formulas_from_matrix', 'AlloyData', 'family_names', 'make_alloy_data', 'load_column', 'load_hardness_data',
-           'table_fractions', 'to_vocabulary', 'frame_fractions', 'composition_matrix', 'random_compositions',
-           'iter_table', 'element_properties']
+           'frame_alloy_data', 'table_fractions', 'to_vocabulary', 'frame_fractions', 'composition_matrix',
+           'random_compositions', 'iter_table', 'element_properties']
 
 # %% ../nbs/01_data.ipynb #8e247ea4
 DEFAULT_FILE = 'mmg_hardness.csv'
@@ -262,19 +262,31 @@ def load_hardness_data(path=None,                  # CSV or Excel table (None: t
                       ) -> AlloyData:
     "Read a table of alloys (wide element columns or a formula column) with optional load into `AlloyData`."
     path = default_data_path(path)
-    df = _read_table(path)
+    return frame_alloy_data(_read_table(path), target, load_col, formula_col, path, checksum=sha256_file(path), verbose=verbose)
+
+def frame_alloy_data(df: pd.DataFrame,            # one row per measurement: element or formula columns, the target, maybe a load
+                     target: str = 'HV',          # column of the hardness
+                     load_col: str|None = 'Load', # column of the load in N (None: no load)
+                     formula_col: str|None = None,# formula column (None: found by name, else element columns)
+                     source='the table',          # what errors call the table: a file path, or e.g. 'X'
+                     rows=None,                   # what errors call each row (default: spreadsheet row numbers, 2, 3, …)
+                     checksum: str = '',          # SHA-256 of the file, recorded in models trained on it
+                     verbose: bool = True) -> AlloyData:
+    "`AlloyData` from a DataFrame, with every check `load_hardness_data` makes on a file: errors name `source`, the row and the column."
+    path = source
     if target not in df.columns:
         raise ValueError(f"{path}: target column {short(target)} not found; columns are {', '.join(map(short, df.columns[:20]))}"
                          + (' …' if len(df.columns) > 20 else ''))
     if formula_col is None: formula_col = next((c for c in FORMULA_COLUMNS if c in df.columns and c != target), None)
     elif formula_col not in df.columns: raise ValueError(f"{path}: formula column {short(formula_col)} not found")
     _check_roles(path, df.columns, target, load_col, formula_col)
+    rows_all = np.arange(len(df)) + 2 if rows is None else np.asarray(rows)
     # rows without a target are skipped (and counted); non-numeric targets are errors
-    y_all = _numeric(df, target, path, allow_nan=True, what='a number (the target)')
+    y_all = _numeric(df, target, path, allow_nan=True, what='a number (the target)', rows=rows_all)
     keep = ~np.isnan(y_all)
     n_skipped = int((~keep).sum())
     df, y = df[keep].reset_index(drop=True), y_all[keep]
-    rows = np.flatnonzero(keep) + 2
+    rows = rows_all[keep]
     if len(df) == 0: raise ValueError(f"{path}: no row has a value in the target column {short(target)}")
     for i in np.flatnonzero(~np.isfinite(y) | (y <= 0)):
         raise ValueError(f"{path}, row {rows[i]}, column {short(target)}: value {y[i]:g} must be a finite positive number")
@@ -282,8 +294,8 @@ def load_hardness_data(path=None,                  # CSV or Excel table (None: t
     load = None
     if load_col is not None and load_col in df.columns:
         load = _check_loads(_numeric(df, load_col, path, what='a load in N (missing?)', rows=rows), path, rows, load_col)
-    if verbose and n_skipped: print(f"{path.name}: skipped {n_skipped} row(s) with no {target!r} value")
-    return make_alloy_data(X, elements, y, load, target, path, sha256_file(path), rows, n_skipped)
+    if verbose and n_skipped: print(f"{Path(str(path)).name}: skipped {n_skipped} row(s) with no {target!r} value")
+    return make_alloy_data(X, elements, y, load, target, path, checksum, rows, n_skipped)
 
 def table_fractions(df, path, rows, formula_col=None, exclude=()):
     "Fractions and their elements from a formula column or element-symbol columns of `df` (rows: spreadsheet row numbers)."
