@@ -331,4 +331,10 @@ d = { 'settings': { 'branch': 'main',
                                    'alloy_vib.trained.predict_chunks': ('trained.html#predict_chunks', 'alloy_vib/trained.py'),
                                    'alloy_vib.trained.predict_table': ('trained.html#predict_table', 'alloy_vib/trained.py'),
                                    'alloy_vib.trained.regression_metrics': ('trained.html#regression_metrics', 'alloy_vib/trained.py'),
-                                   'alloy_vib.trained.torch_threads': ('trained.html#torch_threads', 'alloy_vib/trained.py')}}}
+                                   'alloy_vib.trained.torch_threads': ('trained.html#torch_threads', 'alloy_vib/trained.py')},
+            'alloy_vib.tune': { 'alloy_vib.tune._plots': ('tune.html#_plots', 'alloy_vib/tune.py'),
+                                'alloy_vib.tune.best_settings': ('tune.html#best_settings', 'alloy_vib/tune.py'),
+                                'alloy_vib.tune.open_study': ('tune.html#open_study', 'alloy_vib/tune.py'),
+                                'alloy_vib.tune.suggest_settings': ('tune.html#suggest_settings', 'alloy_vib/tune.py'),
+                                'alloy_vib.tune.tune_cli': ('tune.html#tune_cli', 'alloy_vib/tune.py'),
+                                'alloy_vib.tune.tune_objective': ('tune.html#tune_objective', 'alloy_vib/tune.py')}}}

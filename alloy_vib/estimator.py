@@ -14,10 +14,11 @@ from .trained import HardnessModel
 from .train import TrainSettings, train_vib
 
 # %% auto #0
-__all__ = ['TRAIN_FIELDS', 'TARGET', 'VIBHardnessRegressor']
+__all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'TARGET', 'VIBHardnessRegressor']
 
 # %% ../nbs/09_estimator.ipynb #9c5338bb
 TRAIN_FIELDS = [f.name for f in fields(TrainSettings)]
+SHAPE_FIELDS = ['latent_dim', 'hidden', 'dropout']   # the `VIBConfig` fields it takes
 TARGET = 'HV'   # what errors and the saved model call y
 
 class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
@@ -38,6 +39,9 @@ class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
                  alpha: float = 0.1,            # the interval covers 1 − alpha
                  interval: str = 'abs',         # conformal score: 'abs' or 'scaled'
                  huber: float|None = None,      # Huber δ of the hardness loss (None: MSE)
+                 latent_dim: int = 16,          # size of the latent z (the network's shape, `VIBConfig`)
+                 hidden: int = 128,             # width of the encoder, head and decoder MLPs
+                 dropout: float = 0.0,          # dropout in the network
                  seed: int = 0,                 # network i is seeded with seed + i
                  load_col: str|None = None,     # load column of X in N (None: a column named load or Load, if any)
                  formula_col: str|None = None,  # formula column of X (None: found by name, else element columns)
@@ -71,7 +75,8 @@ class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y) -> VIBHardnessRegressor:
         "Train the model on `X` (DataFrame) and `y` (hardness)."
         settings = TrainSettings(**{k: getattr(self, k) for k in TRAIN_FIELDS})   # checks every setting first
-        self.model_ = train_vib(self._data(X, y), seed=self.seed, threads=self.threads, settings=settings)
+        self.model_ = train_vib(self._data(X, y), seed=self.seed, threads=self.threads, settings=settings,
+                                **{k: getattr(self, k) for k in SHAPE_FIELDS})
         self.n_features_in_, self.feature_names_in_ = X.shape[1], np.asarray(X.columns, dtype=object)
         return self
 
@@ -102,6 +107,6 @@ class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
         "An estimator with the model in folder `path` (from `save` or `alloy_vib_train`) and the settings it was trained with."
         model = HardnessModel.load(path)
         hp = model.meta.get('hyperparameters', {})
-        est = cls(**{k: v for k, v in hp.items() if k in cls._get_param_names()})
+        est = cls(**{k: v for k, v in {**hp, **model.net.cfg.__dict__}.items() if k in cls._get_param_names()})
         est.model_ = model
         return est

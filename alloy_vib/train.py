@@ -124,17 +124,18 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     return net.eval(), hist, pd.DataFrame(learn.attention_logger.rows)
 
 # %% ../nbs/05_train.ipynb #b0fdbfa9
-def failed_networks(history: pd.DataFrame|None, train_mae, factor: float = 3.0, rise: float = 5.0) -> dict[int, str]:
+def failed_networks(history: pd.DataFrame|None, train_mae, factor: float = 3.0, rise: float = 5.0, min_epochs: int = 10,
+                    col: str = 'train_mse') -> dict[int, str]:
     "{network: reason} for the networks (numbered as in `history.model`, 0, 1, …) that failed to train (see above)."
     a, out = np.asarray(train_mae, dtype=float), {}
     for i in range(len(a)):
         others = np.median(np.delete(a, i)) if len(a) > 1 else np.nan
         if a[i] > factor*others: out[i] = f"training MAE {a[i]:.0f}, {a[i]/others:.1f}× the others' median"; continue
         h = None if history is None else history[history.model == i]
-        if h is None or not len(h): continue
+        if h is None or len(h) < min_epochs: continue
         k = int(h.best_epoch.iloc[0]) if 'best_epoch' in h and h.best_epoch.notna().all() else len(h) - 1
-        loss, low = h.train_loss.iloc[min(k, len(h) - 1)], h.train_loss.min()
-        if loss > rise*low: out[i] = f"training loss {loss:.3g} at its kept epoch {k + 1}, {loss/low:.0f}× its own minimum"
+        loss, low = h[col].iloc[min(k, len(h) - 1)], h[col].min()
+        if loss > rise*low: out[i] = f"training MSE {loss:.3g} at its kept epoch {k + 1}, {loss/low:.0f}× its own minimum"
     return out
 
 # %% ../nbs/05_train.ipynb #850bdea3
