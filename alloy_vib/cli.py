@@ -37,7 +37,8 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
         t0 = time.time()
         kw = dict(epochs=epochs, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac)
         if config is not None:
-            cfg = json.loads(check_input_file(config, 'settings file').read_text())
+            try: cfg = json.loads(check_input_file(config, 'settings file').read_text())
+            except json.JSONDecodeError as e: raise ValueError(f"{config}: not JSON ({e})") from None
             if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
                 raise ValueError(f"{config}: not a settings file written by alloy_vib_tune (no 'params')")
             kw.update(cfg['params'])

@@ -54,7 +54,9 @@ def test_bad_options(small_csv, tmp_path, args, expected):
 
 def test_out_required_and_bad_config(small_csv, tmp_path):
     assert '--out is required' in one_line_error(tune('--data', small_csv))
-    cfg = tmp_path/'c.json'; cfg.write_text('{"lr": 0.01}')
+    cfg = tmp_path/'c.json'; cfg.write_text('{"lr": 0.0')
+    assert 'c.json: not JSON' in one_line_error(run('alloy_vib_train', '--data', small_csv, '--config', cfg, '--out', tmp_path/'m'))
+    cfg.write_text('{"lr": 0.01}')
     assert 'not a settings file written by alloy_vib_tune' in one_line_error(
         run('alloy_vib_train', '--data', small_csv, '--config', cfg, '--out', tmp_path/'m'))
     cfg.write_text(json.dumps({'format': 'alloy_vib-tuned', 'params': {'lr': -1}}))
