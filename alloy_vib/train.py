@@ -194,7 +194,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
         for i, (_, va) in enumerate(splits): oob[i, va] = True
         seen = oob.any(0); held[seen] = (P*oob).sum(0)[seen]/oob.sum(0)[seen]
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
-                x_mean=data.X.mean(0).tolist(),  # training-mean composition: the default baseline of integrated gradients
+                x_mean=data.X.mean(0).tolist(),  # training-mean composition: the reference of integrated gradients with baseline='mean'
                 hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, failed_networks={str(i): w for i, w in failed.items()}, platform=platform.platform(), domain=domain_of(data),
                 held_out='cross-fitted networks (composition-group folds)' if cross_fit else
                          "the ensemble members' own hold-outs (composition groups)" if s.valid_frac > 0 else 'none')
