@@ -44,8 +44,10 @@ def tune_objective(data: AlloyData, folds: int = 3, seed: int = 0, n_models: int
     return objective
 
 # %% ../nbs/10_tune.ipynb #a76832b3
-def open_study(storage: str, name: str = 'alloy_vib', seed: int = 0, data: AlloyData|None = None) -> optuna.Study:
-    "Create or resume the study `name` in `storage` (an Optuna storage URL); its seed and data checksum must match a resumed one."
+def open_study(storage: str, name: str = 'alloy_vib', seed: int = 0, data: AlloyData|None = None,
+               sampler_seed: int|None = None) -> optuna.Study:
+    """Create or resume the study `name` in `storage` (an Optuna storage URL); its seed and data checksum must match a resumed one.
+    The TPE sampler is seeded with `sampler_seed`, or (default) the seed, the trials so far and the process id (see above)."""
     for attempt in range(6):
         try:
             study = optuna.create_study(storage=storage, study_name=name, direction='minimize', load_if_exists=True,
@@ -62,7 +64,8 @@ def open_study(storage: str, name: str = 'alloy_vib', seed: int = 0, data: Alloy
         elif have is not None and v is not None and have != v:
             raise UsageError(f"study {name!r} in {storage} was started with {k} {have!r}, not {v!r}: "
                              "use the same --seed and data, or another --study")
-    study.sampler = optuna.samplers.TPESampler(seed=(seed + len(study.trials) + os.getpid()) % 2**32)
+    s = sampler_seed if sampler_seed is not None else (seed + len(study.trials) + os.getpid()) % 2**32
+    study.sampler = optuna.samplers.TPESampler(seed=s)
     return study
 
 def best_settings(study: optuna.Study) -> dict:
