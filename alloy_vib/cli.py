@@ -5,6 +5,7 @@
 # %% ../nbs/11_cli.ipynb #a405cf94
 from __future__ import annotations
 import json, sys, time
+import numpy as np
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 from .core import cli_errors, check_input_file, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table, UsageError
@@ -78,17 +79,25 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
             res = predict_table(m, formula=formula, load=load)
             if out: print(f"wrote {len(res)} prediction to {write_table(res, out)}")
             else: print(res.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            r = res.iloc[0]
+            if not r.in_domain:
+                print(f"{r.formula} is outside the training domain (distance {r.distance:.3g}" + (f", load gap {r.load_gap:.2g} decades"
+                      if m.has_load else "") + ")" + (f": its 90 % interval is {r.hv_hi - r.hv_lo:.0f} {m.target} wide" if np.isfinite(r.hv_lo)
+                      else ""), file=sys.stderr)
             return
-        n = n_out = 0
+        n, n_out, width = 0, 0, np.zeros(2)   # rows, rows out of the domain, sums of interval widths (in, out)
         bar = tqdm(desc='predicting', unit=' rows', file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
         def stream(f):
-            nonlocal n, n_out
+            nonlocal n, n_out, width
             for res in predict_chunks(m, input, load):
                 f.write(csv_text(res, header=n == 0))
-                n += len(res); n_out += int((~res.in_domain).sum()); bar.update(len(res))
+                w, o = (res.hv_hi - res.hv_lo).to_numpy(), ~res.in_domain.to_numpy()
+                n += len(res); n_out += int(o.sum()); width += [w[~o].sum(), w[o].sum()]; bar.update(len(res))
         if out:
             with atomic_file(out) as tmp, open(tmp, 'w', newline='') as f: stream(f)
         else: stream(sys.stdout)
         bar.close()
+        widths = ("" if not (m.calibration and n_out) else f": their mean 90 % interval is {width[1]/n_out:.0f} {m.target} wide" +
+                  (f", against {width[0]/(n - n_out):.0f} inside" if n > n_out else ""))
         print(f"{'wrote' if out else 'predicted'} {n} rows{f' to {out}' if out else ''}; {n_out} outside the training "
-              f"domain (see in_domain, distance)", file=sys.stdout if out else sys.stderr)
+              f"domain (see in_domain, distance, load_gap){widths}", file=sys.stdout if out else sys.stderr)

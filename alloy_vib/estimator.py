@@ -37,7 +37,7 @@ class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
                  patience: int = 40,            # epochs without hold-out improvement before a network stops
                  wd: float = 1e-4,              # weight decay
                  alpha: float = 0.1,            # the interval covers 1 − alpha
-                 interval: str = 'abs',         # conformal score: 'abs' or 'scaled'
+                 interval: str = 'distance',    # conformal score: 'distance', 'abs' or 'scaled' (see `calibrate`)
                  huber: float|None = None,      # Huber δ of the hardness loss (None: MSE)
                  latent_dim: int = 16,          # size of the latent z (the network's shape, `VIBConfig`)
                  hidden: int = 128,             # width of the encoder, head and decoder MLPs

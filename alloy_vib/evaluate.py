@@ -59,8 +59,8 @@ class CVResult:
     split: str
     folds: list                       # (train_idx, test_idx) per fold
     seed: int
-    oof: pd.DataFrame                 # one row per data row: fold, y, pred_<model>, vib_std, vib_lo, vib_hi
-    metrics: dict                     # model -> mae, rmse, r2 (+ coverage90, width90 for vib), time_s
+    oof: pd.DataFrame                 # one row per data row: fold, y, pred_<model>, vib_std, vib_lo, vib_hi, vib_in_domain
+    metrics: dict                     # model -> mae, rmse, r2, time_s; vib also coverage90, width90 (overall, in and out of the domain), in_domain (share)
     info: dict = field(default_factory=dict)
 
     @property
@@ -82,9 +82,11 @@ class CVResult:
                     best_baseline=self.best_baseline, vib_to_best_baseline_mae=self.vib_to_best_baseline_mae, **self.info)
 
 def _vib_fold(data, tr, te, seed, vkw, threads):
-    "Train on rows `tr`, predict rows `te`: (prediction, std, lo, hi) of the VIB model."
+    "Train on rows `tr`, predict rows `te`: prediction, std, lo, hi and in_domain of the VIB model."
     m = train_vib(data.subset(tr), seed=seed, threads=threads, **vkw)
-    return m.predict_interval(data.X[te], None if data.load is None else data.load[te])
+    X, L = data.X[te], None if data.load is None else data.load[te]
+    dom = m.domain(X, L)
+    return (*m.predict_interval(X, L, dom), dom.in_domain.to_numpy())
 
 def cross_validate(data: AlloyData,              # the table to cross-validate
                    split: str = 'group',          # 'group' (unique compositions) or 'family' (element sets)
@@ -107,23 +109,28 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
     threads = vkw.pop('threads', None) or (None if n_jobs == 1 else max(1, (os.cpu_count() or 1) // n_jobs))   # cores per worker
     for name in models:
         t0, pred = time.perf_counter(), np.full(len(data), np.nan)
-        if name == 'vib': std, lo, hi = (np.full(len(data), np.nan) for _ in range(3))
+        if name == 'vib': std, lo, hi, ind = (np.full(len(data), np.nan) for _ in range(4))
         if name == 'vib':   # folds are independent: joblib runs them n_jobs at a time (loky processes, or a Dask cluster)
             runs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_vib_fold)(data, tr, te, seed, vkw, threads)
                                                                   for tr, te in fs)
         for i, (tr, te) in enumerate(fs):
-            if name == 'vib': pred[te], std[te], lo[te], hi[te] = next(runs)
+            if name == 'vib': pred[te], std[te], lo[te], hi[te], ind[te] = next(runs)
             else: pred[te] = BASELINES[name](seed).fit(F[tr], data.y[tr]).predict(F[te])
             if progress: print(f"{name} fold {i+1}/{len(fs)}: MAE {np.abs(pred[te] - data.y[te]).mean():.1f}", flush=True)
         times[name] = time.perf_counter() - t0
         oof[f'pred_{name}'] = pred
-        if name == 'vib': oof['vib_std'], oof['vib_lo'], oof['vib_hi'] = std, lo, hi
+        if name == 'vib': oof['vib_std'], oof['vib_lo'], oof['vib_hi'], oof['vib_in_domain'] = std, lo, hi, ind.astype(bool)
     metrics = {}
     for name in models:
         metrics[name] = regression_metrics(data.y, oof[f'pred_{name}'])
         if name == 'vib':
+            lvl, ind = round(100*(1 - alpha)), oof.vib_in_domain.to_numpy()
             iv = interval_scores(data.y, oof.vib_lo, oof.vib_hi)
-            metrics[name].update({f'coverage{round(100*(1-alpha))}': iv['coverage'], f'width{round(100*(1-alpha))}': iv['width']})
+            metrics[name].update({f'coverage{lvl}': iv['coverage'], f'width{lvl}': iv['width'], 'in_domain': float(ind.mean())})
+            for part, rows in (('in_domain', ind), ('out_of_domain', ~ind)):   # the interval inside the domain and beyond it
+                if rows.any():
+                    iv = interval_scores(data.y[rows], oof.vib_lo[rows], oof.vib_hi[rows])
+                    metrics[name].update({f'coverage{lvl}_{part}': iv['coverage'], f'width{lvl}_{part}': iv['width']})
         metrics[name]['time_s'] = times[name]
     info = dict(n_rows=len(data), target=data.target, source=str(data.source), data_sha256=data.checksum,
                 vib_settings=vkw if 'vib' in models else None,

@@ -15,7 +15,7 @@ from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, element_properties
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
 from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights
-from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics
+from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
 
 # %% auto #0
 __all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds', 'member_holdouts', 'fit_networks',
@@ -52,11 +52,11 @@ class TrainSettings:
     patience: int = 40             # epochs without hold-out improvement before a network stops
     wd: float = 1e-4               # weight decay (decoupled, fastai's Adam)
     alpha: float = 0.1             # the interval covers 1 − alpha
-    interval: str = 'abs'          # conformal score: 'abs' (one width) or 'scaled' by the ensemble spread
+    interval: str = 'distance'     # conformal score: 'distance' (widens with distance and load gap), 'abs' (one width), 'scaled' (by the spread)
     huber: float|None = None       # Huber δ of the hardness loss (None: MSE)
     def __post_init__(self):
         check_training_args(**self.__dict__)
-        if self.interval not in ('abs', 'scaled'): raise UsageError(f"--interval must be 'abs' or 'scaled', got {self.interval!r}")
+        if self.interval not in INTERVAL_SCORES: raise UsageError(f"--interval must be one of {', '.join(INTERVAL_SCORES)}, got {self.interval!r}")
 
     @classmethod
     def split(cls, kw: dict):
@@ -173,8 +173,10 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
                            f"hold-out MAE {mets[-1]['valid']['mae']:.1f}" if len(va) else
                            f"{hist[hist.model == i].epoch.max() + 1} epochs, no hold-out (its last weights), training MAE "
                            f"{mets[-1]['train']['mae']:.1f}"), flush=True)
-    for i, (_, te) in enumerate(cross_fit):
+    dist, gap = np.full(len(data), np.nan), np.full(len(data), np.nan)   # of each held-out row to its network's training rows
+    for i, (tr, te) in enumerate(cross_fit):
         held[te] = P_all[s.n_models + i, te]
+        dist[te], gap[te] = held_out_distances(data, tr, te)
         if progress: print(f"calibration network {i + 1}/{len(cross_fit)}: held-out MAE {np.abs(held[te] - data.y[te]).mean():.1f}", flush=True)
     failed = failed_networks(hist[hist.model < s.n_models], [mm['train']['mae'] for mm in mets])
     keep = [i for i in range(s.n_models) if i not in failed]
@@ -191,7 +193,9 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
     if cross_fit: metrics['valid'] = regression_metrics(data.y, held)
     else:  # each held-out row is predicted by the member(s) that never saw it
         oob = np.zeros((s.n_models, len(data)), bool)
-        for i, (_, va) in enumerate(splits): oob[i, va] = True
+        for i, (tr, va) in enumerate(splits):
+            oob[i, va] = True
+            if len(va): dist[va], gap[va] = held_out_distances(data, tr, va)
         seen = oob.any(0); held[seen] = (P*oob).sum(0)[seen]/oob.sum(0)[seen]
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the reference of integrated gradients with baseline='mean'
@@ -203,5 +207,6 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
                           hist, att[att.model.isin(keep)].reset_index(drop=True))
     cal = np.isfinite(held)
     if cal.sum() >= 10:
-        model.meta['calibration'] = calibrate(data.y[cal], held[cal], P.std(0)[cal], s.alpha, s.interval, meta['held_out'])
+        model.meta['calibration'] = calibrate(data.y[cal], held[cal], P.std(0)[cal], s.alpha, s.interval, meta['held_out'],
+                                              dist[cal], gap[cal] if data.has_load else None)
     return model

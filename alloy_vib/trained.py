@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from sklearn.linear_model import LinearRegression
 from .core import check_input_file, atomic_dir, short
 from .data import (AlloyData, composition_matrix, element_properties, formula_from_fractions, formulas_from_matrix,
                             load_column, iter_table, frame_fractions, LOAD_COLUMNS, _numeric, _check_loads, to_vocabulary,
@@ -17,9 +18,10 @@ from .model import VIBAttentionNet, VIBConfig
 import alloy_vib
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'LOAD_GAP_MAX', 'torch_threads', 'n_workers', 'HardnessModel', 'regression_metrics',
-           'conformal_quantile', 'calibrate', 'domain_of', 'input_chunks', 'model_inputs', 'predict_chunks',
-           'predict_table', 'csv_text']
+__all__ = ['MODEL_FORMAT', 'INTERVAL_SCORES', 'SCALE_FLOOR', 'LOAD_GAP_MAX', 'torch_threads', 'n_workers', 'HardnessModel',
+           'regression_metrics', 'conformal_quantile', 'calibrate', 'interval_half_width', 'unique_compositions',
+           'nn_threshold', 'domain_reference', 'domain_distances', 'held_out_distances', 'domain_of', 'input_chunks',
+           'model_inputs', 'predict_chunks', 'predict_table', 'csv_text']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -129,12 +131,13 @@ class HardnessModel:
     @property
     def calibration(self) -> dict|None: return self.meta.get('calibration')
 
-    def predict_interval(self, X, load=None):
-        "Mean, std and the calibrated interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`)."
+    def predict_interval(self, X, load=None, domain: pd.DataFrame|None = None):
+        "Mean, std and the calibrated interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`); `domain` if already computed."
         mean, std = self.predict_arrays(X, load)
         cal = self.calibration
         if not cal: return mean, std, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-        half = cal['q'] * (std + cal['s0']) if cal['score'] == 'scaled' else np.full_like(mean, cal['q'])
+        if cal['score'] == 'distance' and domain is None: domain = self.domain(X, load)
+        half = interval_half_width(cal, std, domain)
         return mean, std, mean - half, mean + half
 
     def domain(self, X, load=None) -> pd.DataFrame:
@@ -143,22 +146,10 @@ class HardnessModel:
         out = pd.DataFrame({'in_domain': np.zeros(n, bool), 'distance': np.full(n, np.nan)})
         if self.has_load: out['load_gap'] = np.nan
         if not dom: return out
-        if getattr(self, '_domain_X', None) is None:
-            self._domain_X = torch.as_tensor(composition_matrix(dom['formulas'], self.elements), dtype=torch.float32)
-            logL = [np.log10(l) for l in dom.get('loads', [])]    # the loads measured on each training composition
-            self._domain_logL = torch.tensor([list(l) + [np.nan]*(max(map(len, logL)) - len(l)) for l in logL],
-                                             dtype=torch.float32) if logL else None
+        if getattr(self, '_domain_ref', None) is None:   # the training compositions as a tensor, once
+            self._domain_ref = domain_reference(composition_matrix(dom['formulas'], self.elements), dom.get('loads'), dom['threshold'])
         thr = dom['threshold']
-        X = torch.as_tensor(np.asarray(X, dtype=float), dtype=torch.float32)
-        L = None if not self.has_load or load is None else torch.as_tensor(np.log10(self._load_vector(load, n)), dtype=torch.float32)
-        dist, gap = np.zeros(n), np.full(n, np.nan)
-        for i in range(0, n, 2048):
-            D = torch.cdist(X[i:i+2048], self._domain_X)                       # Euclidean, in fraction space
-            d = D.min(1).values; dist[i:i+2048] = d.numpy()
-            if L is not None and self._domain_logL is not None:
-                near = D <= torch.maximum(d, torch.tensor(thr))[:, None] + 1e-9   # compositions near this one (at least the nearest)
-                g = (L[i:i+2048, None, None] - self._domain_logL[None]).abs().nan_to_num(float('inf')).amin(-1)   # (n, U)
-                gap[i:i+2048] = g.masked_fill(~near, float('inf')).amin(1).numpy()
+        dist, gap = domain_distances(self._domain_ref, X, None if not self.has_load or load is None else self._load_vector(load, n))
         out['distance'] = dist
         out['in_domain'] = dist <= thr
         if self.has_load:
@@ -215,11 +206,11 @@ class HardnessModel:
         if len(first) < len(X):    # each distinct (composition, load) once: a table often repeats them
             return self.predict_frame(X[first], None if L is None else L[first]).iloc[inv].reset_index(drop=True)
         load = L
-        mean, std, lo, hi = self.predict_interval(X, load)
+        dom = self.domain(X, load)
+        mean, std, lo, hi = self.predict_interval(X, load, dom)
         out = pd.DataFrame({'formula': formulas_from_matrix(X, self.elements)})
         if self.has_load: out['load'] = self._load_vector(load, len(X))
         out['hv_std'], out['hv_lo'], out['hv_hi'] = std, lo, hi
-        dom = self.domain(X, load)
         for col in dom.columns: out[col] = dom[col].to_numpy()
         out['hv_pred'] = mean
         return out
@@ -283,30 +274,84 @@ def conformal_quantile(scores, alpha: float = 0.1) -> float:
     s = np.sort(np.asarray(scores, float)); k = int(np.ceil((len(s) + 1)*(1 - alpha)))
     return float(s[k - 1]) if 1 <= k <= len(s) else float('inf')
 
-def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str = 'held-out rows') -> dict:
-    "Conformal calibration (scalars for `model.json`) from held-out targets `y`, predictions `p` and ensemble spread `std`."
+INTERVAL_SCORES = ('abs', 'scaled', 'distance')
+SCALE_FLOOR = 0.1   # the distance scale at the data is at least this fraction of the mean held-out error
+
+def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str = 'held-out rows',
+              distance=None, load_gap=None) -> dict:
+    "Conformal calibration (plain values for `model.json`) from held-out targets `y`, predictions `p`, ensemble spread `std` and, for `score='distance'`, each row's `distance` and `load_gap` to the rows its network trained on."
     r, std = np.abs(np.asarray(y, float) - np.asarray(p, float)), np.asarray(std, float)
-    if score == 'abs': s0, q = 0.0, conformal_quantile(r, alpha)
-    elif score == 'scaled':
+    out = dict(method=f"split conformal on {held_out}", score=score, alpha=float(alpha), n=int(len(r)))
+    if score == 'abs': return dict(out, q=conformal_quantile(r, alpha), s0=0.0)
+    if score == 'scaled':
         s0 = float(np.median(std)) if np.median(std) > 0 else float(r.mean() + 1e-9)
-        q = conformal_quantile(r/(std + s0), alpha)
-    else: raise ValueError(f"interval score must be 'abs' or 'scaled', got {score!r}")
-    return dict(method=f"split conformal on {held_out}", score=score,
-                alpha=float(alpha), q=q, s0=s0, n=int(len(r)))
+        return dict(out, q=conformal_quantile(r/(std + s0), alpha), s0=s0)
+    if score != 'distance': raise ValueError(f"interval score must be one of {INTERVAL_SCORES}, got {score!r}")
+    if distance is None: raise ValueError("score='distance' needs the held-out rows' distance (and load_gap for a model with a load)")
+    feats = {'distance': np.asarray(distance, float)}
+    if load_gap is not None: feats['load_gap'] = np.nan_to_num(np.asarray(load_gap, float))
+    A = np.column_stack([np.ones(len(r)), *feats.values()])
+    coef = LinearRegression(fit_intercept=False, positive=True).fit(A, r).coef_   # mean |error| ≈ c0 + Σ c_j·feature_j, c ≥ 0
+    coef[0] = max(coef[0], SCALE_FLOOR*r.mean(), 1e-9)
+    scale = dict(intercept=float(coef[0]), **{k: float(c) for k, c in zip(feats, coef[1:])})
+    return dict(out, q=conformal_quantile(r/(A @ coef), alpha), scale=scale)
+
+def interval_half_width(cal: dict, std, domain: pd.DataFrame|None = None) -> np.ndarray:
+    "Half-width of the calibrated interval `cal` (from `calibrate`) for rows with ensemble spread `std` and, for the distance score, their `domain`."
+    std = np.asarray(std, float)
+    if cal['score'] == 'scaled': return cal['q']*(std + cal['s0'])
+    if cal['score'] != 'distance': return np.full_like(std, cal['q'])
+    sc = cal['scale']; s = np.full_like(std, sc['intercept'])
+    for k in ('distance', 'load_gap'):
+        if k in sc: s = s + sc[k]*np.nan_to_num(domain[k].to_numpy(float))   # no load given (load_gap NaN): no load term
+    return cal['q']*s
 
 LOAD_GAP_MAX = 0.5   # decades: the largest load gap still in the domain
 
+def unique_compositions(X, load=None):
+    "The unique compositions of `X` (rounded to 1e-6) and, with `load`, the sorted loads measured on each (else None)."
+    Xu, inv = np.unique(np.round(np.asarray(X, float), 6), axis=0, return_inverse=True); inv = inv.ravel()
+    return Xu, (None if load is None else [sorted(set(np.asarray(load, float)[inv == u].tolist())) for u in range(len(Xu))])
+
+def nn_threshold(Xu, quantile: float = 0.95) -> float:
+    "The `quantile` of the unique compositions' distances to their nearest other composition (0 for one composition)."
+    if len(Xu) < 2: return 0.0
+    D = torch.cdist(torch.as_tensor(Xu), torch.as_tensor(Xu)); D.fill_diagonal_(float('inf'))
+    return float(np.quantile(D.min(1).values.numpy(), quantile))
+
+def domain_reference(Xu, loads=None, threshold: float = 0.0) -> dict:
+    "Training compositions `Xu` (U, k), the loads measured on each (or None) and the distance threshold, as tensors for `domain_distances`."
+    logL = None if not loads else [np.log10(l) for l in loads]
+    return dict(X=torch.as_tensor(np.asarray(Xu, float), dtype=torch.float32), threshold=float(threshold),
+                logL=None if logL is None else torch.tensor([list(l) + [np.nan]*(max(map(len, logL)) - len(l)) for l in logL],
+                                                            dtype=torch.float32))
+
+def domain_distances(ref: dict, X, load=None, chunk: int = 2048):
+    "`distance` (Euclidean, fraction space) of each row of `X` to the nearest composition of `ref`, and its `load_gap` (NaN without loads)."
+    X, n = torch.as_tensor(np.asarray(X, dtype=float), dtype=torch.float32), len(X)
+    L = None if load is None or ref['logL'] is None else torch.as_tensor(np.log10(np.asarray(load, float)), dtype=torch.float32)
+    dist, gap = np.zeros(n), np.full(n, np.nan)
+    for i in range(0, n, chunk):
+        D = torch.cdist(X[i:i+chunk], ref['X'])
+        d = D.min(1).values; dist[i:i+chunk] = d.numpy()
+        if L is not None:
+            near = D <= torch.maximum(d, torch.tensor(ref['threshold']))[:, None] + 1e-9   # compositions near this one (at least the nearest)
+            g = (L[i:i+chunk, None, None] - ref['logL'][None]).abs().nan_to_num(float('inf')).amin(-1)   # (n, U)
+            gap[i:i+chunk] = g.masked_fill(~near, float('inf')).amin(1).numpy()
+    return dist, gap
+
+def held_out_distances(data: AlloyData, train_idx, held_idx, quantile: float = 0.95):
+    "`distance` and `load_gap` of rows `held_idx` measured as a model trained on rows `train_idx` alone would measure them."
+    L = data.load
+    Xu, loads = unique_compositions(data.X[train_idx], None if L is None else L[train_idx])
+    return domain_distances(domain_reference(Xu, loads, nn_threshold(Xu, quantile)), data.X[held_idx], None if L is None else L[held_idx])
+
 def domain_of(data: AlloyData, quantile: float = 0.95, load_gap_max: float = LOAD_GAP_MAX) -> dict:
     "Unique training compositions (formulas), the loads measured on each, and the in-domain thresholds on distance and load gap."
-    X, inv = np.unique(np.round(data.X, 6), axis=0, return_inverse=True)
-    thr = 0.0
-    if len(X) > 1:
-        D = torch.cdist(torch.as_tensor(X), torch.as_tensor(X)); D.fill_diagonal_(float('inf'))
-        thr = float(np.quantile(D.min(1).values.numpy(), quantile))
-    dom = dict(formulas=[formula_from_fractions(r, data.elements) for r in X], metric='euclidean', threshold=thr, quantile=quantile)
-    if data.load is not None:
-        dom['loads'] = [sorted(set(data.load[inv.ravel() == u].tolist())) for u in range(len(X))]
-        dom['load_threshold'] = float(load_gap_max)
+    Xu, loads = unique_compositions(data.X, data.load)
+    dom = dict(formulas=[formula_from_fractions(r, data.elements) for r in Xu], metric='euclidean',
+               threshold=nn_threshold(Xu, quantile), quantile=quantile)
+    if loads is not None: dom['loads'], dom['load_threshold'] = loads, float(load_gap_max)
     return dom
 
 

@@ -23,6 +23,11 @@ def accuracy_markdown(acc):
         out.append(f"| VIB 90 % interval: coverage, mean width | {g['models']['vib']['coverage90']:.3f}, "
                    f"{g['models']['vib']['width90']:.0f} HV | | {f['models']['vib']['coverage90']:.3f}, "
                    f"{f['models']['vib']['width90']:.0f} HV | |")
+        part = lambda v, k: (f"{v[f'coverage90_{k}']:.3f}, {v[f'width90_{k}']:.0f} HV" if f'width90_{k}' in v else "none")
+        for k, label in (('in_domain', 'inside the domain'), ('out_of_domain', 'outside it')):
+            share = lambda v: f" ({100*v['in_domain'] if k == 'in_domain' else 100*(1 - v['in_domain']):.0f} % of rows)"
+            gv, fv = g['models']['vib'], f['models']['vib']
+            out.append(f"| … {label} | {part(gv, k)}{share(gv)} | | {part(fv, k)}{share(fv)} | |")
         out.append('')
     return '\n'.join(out).strip()
 if __name__ == '__main__':
