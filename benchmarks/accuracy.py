@@ -86,7 +86,8 @@ def main(argv=None):
                 'seeds': list(reps), 'vib_mae': [v['models']['vib']['mae'] for v in reps.values()],
                 'best_baseline': [v['best_baseline'] for v in reps.values()],
                 'best_baseline_mae': [v['models'][v['best_baseline']]['mae'] for v in reps.values()],
-                'vib_to_best_baseline_mae': ratios, 'mean_ratio': float(np.mean(ratios)), 'sd_ratio': float(np.std(ratios, ddof=1))}
+                'vib_to_best_baseline_mae': ratios, 'mean_ratio': float(np.mean(ratios)), 'sd_ratio': float(np.std(ratios, ddof=1)),
+                'coverage90': [v['models']['vib']['coverage90'] for v in reps.values()]}
             write_json(res, out)
     res['total_s'] = time.perf_counter() - t0
     write_json(res, out)
