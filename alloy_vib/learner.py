@@ -9,7 +9,8 @@ from fastai.callback.core import Callback, CancelFitException
 from .model import LOAD_FEATURES, SHARED_BUFFERS
 
 # %% auto #0
-__all__ = ['MemberBatches', 'VIBLoss', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights']
+__all__ = ['MemberBatches', 'VIBLoss', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights',
+           'MemberGradClip']
 
 # %% ../nbs/04_learner.ipynb #4e73a083
 class MemberBatches:
@@ -170,3 +171,15 @@ class BestWeights(_PerNetworkSums):
         with torch.no_grad():
             for k, v in self.learn.model.state_dict().items():
                 if k in self.state: v[keep] = self.state[k][keep]
+
+# %% ../nbs/04_learner.ipynb #26c439ea
+class MemberGradClip(Callback):
+    "Before each optimiser step, scale network e's gradient so its norm over its own parameters is at most `max_norm`."
+    order = 80
+    def __init__(self, max_norm: float): self.max_norm = max_norm
+    def before_step(self):
+        grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]   # each (E, ...): every parameter has the ensemble axis
+        if not grads: return
+        self.norms = torch.stack([g.reshape(len(g), -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (E,)
+        scale = (self.max_norm/(self.norms + 1e-12)).clamp(max=1.0)
+        for g in grads: g.mul_(scale.view(-1, *[1]*(g.dim() - 1)))

@@ -14,7 +14,7 @@ from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, element_properties
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
-from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights
+from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
 
 # %% auto #0
@@ -23,7 +23,7 @@ __all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds
 
 # %% ../nbs/05_train.ipynb #45892886
 def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, lambda_rec=0.1, beta=1e-3, warmup_epochs=20,
-                        patience=40, wd=1e-4, alpha=0.1, calib_folds=5, dropout=0.0, **_):
+                        patience=40, wd=1e-4, alpha=0.1, calib_folds=5, dropout=0.0, grad_clip=None, **_):
     "Refuse (`UsageError`, named like the command-line options) settings that cannot train a model."
     check_option(is_whole(epochs) and 1 <= epochs <= 100_000, 'epochs', epochs, 'a whole number ≥ 1')
     check_option(is_finite(lr) and 0 < lr <= 10, 'lr', lr, 'a finite learning rate in (0, 10]')
@@ -35,6 +35,7 @@ def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, 
         check_option(is_finite(v) and v >= 0, name, v, 'a finite number ≥ 0')
     check_option(is_finite(alpha) and 0 < alpha < 1, 'alpha', alpha, 'in (0, 1)')
     check_option(is_finite(dropout) and 0 <= dropout < 1, 'dropout', dropout, 'in [0, 1)')
+    check_option(grad_clip is None or (is_finite(grad_clip) and grad_clip > 0), 'grad_clip', grad_clip, 'a finite number > 0, or None')
 
 @dataclass
 class TrainSettings:
@@ -54,6 +55,7 @@ class TrainSettings:
     alpha: float = 0.1             # the interval covers 1 − alpha
     interval: str = 'distance'     # conformal score: 'distance' (widens with distance and load gap), 'abs' (one width), 'scaled' (by the spread)
     huber: float|None = None       # Huber δ of the hardness loss (None: MSE)
+    grad_clip: float|None = None   # clip each network's gradient norm to this (None: no clipping; see `MemberGradClip`)
     def __post_init__(self):
         check_training_args(**self.__dict__)
         if self.interval not in INTERVAL_SCORES: raise UsageError(f"--interval must be one of {', '.join(INTERVAL_SCORES)}, got {self.interval!r}")
@@ -108,6 +110,7 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience),
            AttentionLogger(xl[0], xl[1] if len(xl) > 1 else None, wa, data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
+    if s.grad_clip: cbs.append(MemberGradClip(s.grad_clip))
     learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber), cbs=cbs, wd=s.wd)
     if not len(valid): learn.recorder.valid_metrics = False   # no network has a hold-out: no validation column
     if progress:

@@ -8,7 +8,7 @@ setting's three trainings is recorded too, so speed and accuracy are compared in
     python benchmarks/inner_folds.py '{}' '{"epochs": 60}' '{"bs": 128}' --seeds 0
 writes benchmarks/results/inner_folds.json (or --out).
 """
-import argparse, json, time
+import argparse, json, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -22,6 +22,7 @@ def main(argv=None):
     p.add_argument('settings', nargs='+', help="JSON objects of train_vib keywords, e.g. '{\"epochs\": 60}'")
     p.add_argument('--seeds', default='0', help='comma-separated network seeds (the folds stay fixed)')
     p.add_argument('--out', default=str(HERE/'results'/'inner_folds.json'))
+    p.add_argument('--threads', type=int, default=None, help='torch threads per training (default: as set)')
     a = p.parse_args(argv)
     from alloy_vib.data import load_hardness_data
     from alloy_vib.evaluate import cv_folds, baseline_features, BASELINES, write_json
@@ -40,13 +41,17 @@ def main(argv=None):
     for s in a.settings:
         kw = json.loads(s)
         for seed in [int(x) for x in a.seeds.split(',')]:
-            pred, t0 = np.zeros(len(d)), time.perf_counter()
+            pred, t0, failed = np.zeros(len(d)), time.perf_counter(), 0
             for tr, te in inner:
-                m = train_vib(d.subset(tr), seed=seed, **kw)
+                with warnings.catch_warnings():   # a failed network is counted below, not printed
+                    warnings.simplefilter('ignore', UserWarning)
+                    m = train_vib(d.subset(tr), seed=seed, threads=a.threads, **kw)
                 pred[te] = m.predict_arrays(d.X[te], None if d.load is None else d.load[te])[0]
-            run = dict(settings=kw, seed=seed, mae=float(np.abs(pred - d.y).mean()), seconds=time.perf_counter() - t0)
+                failed += len(m.meta.get('failed_networks', {}))
+            run = dict(settings=kw, seed=seed, mae=float(np.abs(pred - d.y).mean()), seconds=time.perf_counter() - t0,
+                       failed_networks=failed)
             res['runs'].append(run)
-            print(f"{json.dumps(kw)} seed {seed}: MAE {run['mae']:.1f} in {run['seconds']:.0f} s", flush=True)
+            print(f"{json.dumps(kw)} seed {seed}: MAE {run['mae']:.1f} in {run['seconds']:.0f} s, {failed} failed network(s)", flush=True)
             write_json(res, Path(a.out))   # partial results survive an interrupted run
 
 

@@ -1,5 +1,5 @@
 "Issue 11 (reliability): refused outputs, table checks in predict, no broken or tampered models, no hangs, workers that die with their parent, streaming at scale."
-import json, os, resource, shutil, signal, subprocess, time
+import json, os, resource, shutil, signal, subprocess, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
@@ -315,13 +315,22 @@ def _alive(pid) -> bool:
     try: return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
     except OSError: return False
 
+def _drain(p) -> dict:
+    "Read `p`'s stdout and stderr to the end in background threads, so its progress output never fills a pipe and blocks it."
+    out = {'stdout': [], 'stderr': []}
+    def read(name):
+        for chunk in iter(lambda: getattr(p, name).read1(65536), b''): out[name].append(chunk)
+    out['threads'] = [threading.Thread(target=read, args=(n,), daemon=True) for n in ('stdout', 'stderr')]
+    for t in out['threads']: t.start()
+    return out
+
 def _wait_training(p, timeout=60) -> set:
-    "Wait until alloy_vib_train `p` says it is training, let it train 2 s, and return the process ids of its children."
+    "Wait until alloy_vib_train `p` says it is training, drain its output from then on (`p.drained`), let it train 2 s, and return the process ids of its children."
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         line = p.stdout.readline()
         if not line: pytest.fail(f'alloy_vib_train ended before training (exit status {p.wait()})')
-        if line.startswith(b'training'): time.sleep(2); return _children(p.pid)
+        if line.startswith(b'training'): p.drained = _drain(p); time.sleep(2); return _children(p.pid)
     pytest.fail(f'alloy_vib_train not training within {timeout} s')
 
 def _wait_dead(pids, timeout) -> set:
@@ -373,7 +382,8 @@ def test_sigint_cleans_up(rows40, tmp_path):
         os.kill(p.pid, signal.SIGINT)
         try: p.wait(10)
         except subprocess.TimeoutExpired: pytest.fail('alloy_vib_train still running 10 s after SIGINT')
-        err = p.stderr.read().decode(errors='replace')
+        for t in p.drained['threads']: t.join(5)
+        err = b''.join(p.drained['stderr']).decode(errors='replace')
         # an interrupted run is an error too: non-zero exit, at most one line on stderr, no traceback
         assert p.returncode != 0 and 'Traceback' not in err and len(err.strip().splitlines()) <= 1, err
         alive = _wait_dead(kids, 2)
