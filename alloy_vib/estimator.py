@@ -40,6 +40,7 @@ class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
                  interval: str = 'distance',    # conformal score: 'distance', 'abs' or 'scaled' (see `calibrate`)
                  huber: float|None = None,      # Huber δ of the hardness loss (None: MSE)
                  grad_clip: float|None = None,  # clip each network's gradient norm to this (None: no clipping)
+                 size_prior: float = 0.0,       # weight of the published size-effect prior on the load law (0: none)
                  latent_dim: int = 16,          # size of the latent z (the network's shape, `VIBConfig`)
                  hidden: int = 128,             # width of the encoder, head and decoder MLPs
                  dropout: float = 0.0,          # dropout in the network

@@ -4,13 +4,14 @@
 
 # %% ../nbs/04_learner.ipynb #c0de3749
 from __future__ import annotations
+import statistics
 import numpy as np, torch, torch.nn.functional as F
 from fastai.callback.core import Callback, CancelFitException
-from .model import LOAD_FEATURES, SHARED_BUFFERS
+from .model import LOAD_FEATURES, SHARED_BUFFERS, load_features
 
 # %% auto #0
-__all__ = ['MemberBatches', 'VIBLoss', 'KLAnnealing', 'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights',
-           'MemberGradClip']
+__all__ = ['SIZE_EFFECT_LOADS', 'SIZE_EFFECT_RATIO', 'MemberBatches', 'VIBLoss', 'size_effect_prior', 'KLAnnealing',
+           'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights', 'MemberGradClip', 'PlainProgress']
 
 # %% ../nbs/04_learner.ipynb #4e73a083
 class MemberBatches:
@@ -39,9 +40,11 @@ class MemberBatches:
 
 # %% ../nbs/04_learner.ipynb #6b0bfcd3
 class VIBLoss:
-    "Each network's hardness loss (MSE or Huber) + λ_rec·reconstruction + β·KL over its own rows, summed over the networks."
-    def __init__(self, lambda_rec: float = 0.1, beta: float = 1e-3, huber: float|None = None):
+    "Each network's hardness loss (MSE or Huber) + λ_rec·reconstruction + β·KL (+ the size-effect prior) over its own rows, summed over the networks."
+    def __init__(self, lambda_rec: float = 0.1, beta: float = 1e-3, huber: float|None = None,
+                 size_prior: float = 0.0, y_scale: tuple = (0.0, 1.0)):   # weight of `size_effect_prior`; HV = y_mu + y_sd·hv
         self.lambda_rec, self.beta, self.warmup, self.last, self.huber = lambda_rec, beta, 1.0, {}, huber
+        self.size_prior, self.y_scale = size_prior, y_scale
     @property
     def effective_beta(self): return self.beta * self.warmup        # a number, or one per network once `DynamicBeta` steers it
 
@@ -56,8 +59,22 @@ class VIBLoss:
         mu, logvar = out['mu'], out['logvar']
         kl = (wn[..., None]*0.5*(mu**2 + logvar.exp() - 1 - logvar)).sum(-2)             # (E, latent_dim)
         loss = mse + self.lambda_rec*rec + self.effective_beta*kl.sum(-1)
+        if self.size_prior and out.get('load_coef') is not None:
+            loss = loss + self.size_prior*(wn*size_effect_prior(out, *self.y_scale)).sum(-1)
         self.last = dict(loss=loss.detach(), mse=mse.detach(), rec=rec.detach(), kl=kl.detach(), n=n.detach())
         return loss.sum()
+
+# %% ../nbs/04_learner.ipynb #0645db42
+SIZE_EFFECT_LOADS = (0.49, 9.8)    # N: the two loads of the published size effect
+SIZE_EFFECT_RATIO = (1.36, 1.70)   # its HV(0.49 N)/HV(9.8 N), 10th and 90th percentile over 148 compositions
+
+def size_effect_prior(out: dict, y_mu: float = 0.0, y_sd: float = 1.0) -> torch.Tensor:
+    "Per row (E, n): ½((ln r − m)/s)², r = HV(0.49 N)/HV(9.8 N) by each network's load law, m ± 1.28 s the published 10th–90th percentile."
+    lo, hi = np.log(SIZE_EFFECT_RATIO)
+    m, s = (lo + hi)/2, (hi - lo)/2/statistics.NormalDist().inv_cdf(0.9)
+    def hv(L):   # HV at load L from the law's parts, floored at 1 HV so that the logarithm exists early in training
+        return (y_mu + y_sd*(out['hv_inf'] + (out['load_coef']*load_features(torch.tensor(L))).sum(-1))).clamp_min(1.0)
+    return 0.5*((hv(SIZE_EFFECT_LOADS[0]).log() - hv(SIZE_EFFECT_LOADS[1]).log() - m)/s)**2
 
 # %% ../nbs/04_learner.ipynb #2035902f
 class KLAnnealing(Callback):
@@ -183,3 +200,14 @@ class MemberGradClip(Callback):
         self.norms = torch.stack([g.reshape(len(g), -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (E,)
         scale = (self.max_norm/(self.norms + 1e-12)).clamp(max=1.0)
         for g in grads: g.mul_(scale.view(-1, *[1]*(g.dim() - 1)))
+
+# %% ../nbs/04_learner.ipynb #91043e89
+class PlainProgress(Callback):
+    "fastai's per-epoch table (epoch, losses, time) as one plain line per epoch, without progress bars: for logs and pipes."
+    order = 60   # after the `Recorder` has named the columns, as fastai's `ProgressCallback`
+    def __init__(self, width: int = 12): self.width = width
+    def _line(self, values):
+        print(''.join(f"{v:<{self.width}.6f}" if isinstance(v, float) else f"{v!s:<{self.width}}" for v in values).rstrip(), flush=True)
+    def before_fit(self):
+        self._line(self.recorder.metric_names)
+        self.learn.logger = self._line

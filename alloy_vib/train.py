@@ -4,17 +4,18 @@
 
 # %% ../nbs/05_train.ipynb #ed65e3db
 from __future__ import annotations
-import math, platform, warnings
+import math, platform, sys, warnings
 from dataclasses import dataclass, fields
 import numpy as np, pandas as pd, torch
 from fastai.data.core import DataLoaders
 from fastai.callback.schedule import Learner   # fastai's Learner, with fit_one_cycle patched in by this module
 from fastai.callback.progress import ProgressCallback
+from fastprogress.fastprogress import IN_NOTEBOOK
 from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, element_properties
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
-from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip
+from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip, PlainProgress
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
 
 # %% auto #0
@@ -23,7 +24,8 @@ __all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds
 
 # %% ../nbs/05_train.ipynb #45892886
 def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, lambda_rec=0.1, beta=1e-3, warmup_epochs=20,
-                        patience=40, wd=1e-4, alpha=0.1, calib_folds=5, dropout=0.0, grad_clip=None, **_):
+                        patience=40, wd=1e-4, alpha=0.1, calib_folds=5, dropout=0.0, grad_clip=None,
+                        size_prior=0.0, **_):
     "Refuse (`UsageError`, named like the command-line options) settings that cannot train a model."
     check_option(is_whole(epochs) and 1 <= epochs <= 100_000, 'epochs', epochs, 'a whole number ≥ 1')
     check_option(is_finite(lr) and 0 < lr <= 10, 'lr', lr, 'a finite learning rate in (0, 10]')
@@ -31,7 +33,7 @@ def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, 
     check_option(is_whole(n_models) and 1 <= n_models <= 1000, 'n_models', n_models, 'a whole number from 1 to 1000')
     check_option(is_finite(valid_frac) and 0 <= valid_frac < 1, 'valid_frac', valid_frac, 'in [0, 1)')
     check_option(is_whole(calib_folds) and calib_folds >= 0 and calib_folds != 1, 'calib_folds', calib_folds, '0 or a whole number ≥ 2')
-    for name, v in dict(lambda_rec=lambda_rec, beta=beta, wd=wd, warmup_epochs=warmup_epochs, patience=patience).items():
+    for name, v in dict(lambda_rec=lambda_rec, beta=beta, wd=wd, warmup_epochs=warmup_epochs, patience=patience, size_prior=size_prior).items():
         check_option(is_finite(v) and v >= 0, name, v, 'a finite number ≥ 0')
     check_option(is_finite(alpha) and 0 < alpha < 1, 'alpha', alpha, 'in (0, 1)')
     check_option(is_finite(dropout) and 0 <= dropout < 1, 'dropout', dropout, 'in [0, 1)')
@@ -56,6 +58,7 @@ class TrainSettings:
     interval: str = 'distance'     # conformal score: 'distance' (widens with distance and load gap), 'abs' (one width), 'scaled' (by the spread)
     huber: float|None = None       # Huber δ of the hardness loss (None: MSE)
     grad_clip: float|None = None   # clip each network's gradient norm to this (None: no clipping; see `MemberGradClip`)
+    size_prior: float = 0.0        # weight of the published size-effect prior on the load law (0: none; see `size_effect_prior`)
     def __post_init__(self):
         check_training_args(**self.__dict__)
         if self.interval not in INTERVAL_SCORES: raise UsageError(f"--interval must be one of {', '.join(INTERVAL_SCORES)}, got {self.interval!r}")
@@ -111,8 +114,10 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
            AttentionLogger(xl[0], xl[1] if len(xl) > 1 else None, wa, data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
     if s.grad_clip: cbs.append(MemberGradClip(s.grad_clip))
-    learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber), cbs=cbs, wd=s.wd)
+    learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber, s.size_prior, (y_mu, y_sd)), cbs=cbs, wd=s.wd)
     if not len(valid): learn.recorder.valid_metrics = False   # no network has a hold-out: no validation column
+    if progress and not (sys.stdout.isatty() or IN_NOTEBOOK):   # a log file or a pipe: plain lines, no redrawn bars
+        learn.remove_cb(ProgressCallback); learn.add_cb(PlainProgress())
     if progress:
         with warnings.catch_warnings():   # fastprogress warns about the empty validation set of networks without hold-outs
             warnings.filterwarnings('ignore', 'Your generator is empty')
@@ -195,7 +200,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
     metrics = {ph: {k: float(np.mean([mm[ph][k] for mm in mets])) for k in mets[0][ph]} for ph in mets[0]}
     if cross_fit: metrics['valid'] = regression_metrics(data.y, held)
     else:  # each held-out row is predicted by the member(s) that never saw it
-        oob = np.zeros((s.n_models, len(data)), bool)
+        oob = np.zeros((len(splits), len(data)), bool)   # the kept networks only
         for i, (tr, va) in enumerate(splits):
             oob[i, va] = True
             if len(va): dist[va], gap[va] = held_out_distances(data, tr, va)

@@ -148,10 +148,9 @@ class HardnessModel:
         if not dom: return out
         if getattr(self, '_domain_ref', None) is None:   # the training compositions as a tensor, once
             self._domain_ref = domain_reference(composition_matrix(dom['formulas'], self.elements), dom.get('loads'), dom['threshold'])
-        thr = dom['threshold']
         dist, gap = domain_distances(self._domain_ref, X, None if not self.has_load or load is None else self._load_vector(load, n))
         out['distance'] = dist
-        out['in_domain'] = dist <= thr
+        out['in_domain'] = dist <= self._domain_ref['threshold']
         if self.has_load:
             out['load_gap'] = gap
             if 'load_threshold' in dom: out['in_domain'] &= gap <= dom['load_threshold']
