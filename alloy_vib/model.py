@@ -90,21 +90,23 @@ def init_members(module: nn.Module, seeds):
 # %% ../nbs/02_model.ipynb #8a5f29e3
 class CompositionAttention(nn.Module):
     "Element tokens (embedding + physical properties + fraction) pooled by a fraction-weighted softmax over present elements."
-    def __init__(self, n_nets: int, n_elements: int, n_props: int, d: int):
+    def __init__(self, n_nets: int, n_elements: int, n_props: int, d: int, embedding: bool = True):
         super().__init__()
-        self.emb = EnsembleParams(weight=(torch.empty(n_nets, n_elements, d), ('normal', 1.)))   # as nn.Embedding
+        self.emb = (EnsembleParams(weight=(torch.empty(n_nets, n_elements, d), ('normal', 1.)))   # as nn.Embedding
+                    if embedding else None)                                                        # None: properties alone
         self.prop = EnsembleLinear(n_nets, n_props, d)
         self.tok1, self.tok2 = EnsembleLinear(n_nets, d + 2, d), EnsembleLinear(n_nets, d, d)
         self.score1, self.score2 = EnsembleLinear(n_nets, d, d), EnsembleLinear(n_nets, d, 1)
 
     def forward(self, x, props_std, need_att: bool = True):
         "Pooled code (E, n, d) and attention (E, n, k; None unless `need_att`) of compositions `x` (n, k) shared by all networks, or (E, n, k)."
-        E = self.emb.weight.shape[0]
+        E = self.prop.weight.shape[0]
         n, k = x.shape[-2:]
         m = max(1, int((x > 0).sum(-1).max())) if n else k
         idx = x.topk(m, dim=-1).indices          # tokens only for the (at most m) elements present in each row; once if shared
         xs = x.gather(-1, idx); logx = xs.clamp_min(1e-6).log()                            # (n, m) or (E, n, m)
-        e = self.emb.weight + self.prop(props_std.expand(E, -1, -1))                       # element vectors (E, k, d)
+        e = self.prop(props_std.expand(E, -1, -1))                                         # element vectors (E, k, d)
+        if self.emb is not None: e = self.emb.weight + e
         W = self.tok1.weight
         pre = torch.baddbmm(self.tok1.bias, e, W[:, :-2])                                  # element part of layer 1
         pre = pre.gather(1, idx.reshape(-1, n*m, 1).expand(E, -1, pre.shape[-1])).view(E, n, m, -1)
@@ -139,6 +141,8 @@ class VIBConfig:
     n_heads: int = 4          # attention heads
     hidden: int = 128         # width of the encoder, head and decoder MLPs
     dropout: float = 0.0      # dropout in the encoder, attention and head (0: the evaluated setting)
+    element_embedding: bool = True   # a free learned vector per element in its token (False: physical properties alone)
+    raw_fractions: bool = True       # the fractions of every element also enter the encoder directly (False: only via tokens and descriptors)
     def __post_init__(self):
         if self.latent_dim % self.n_latent_tokens: raise ValueError("latent_dim must be a multiple of n_latent_tokens")
         if self.d % self.n_heads: raise ValueError("d must be a multiple of n_heads")
@@ -160,8 +164,8 @@ class VIBAttentionNet(nn.Module):
         self.register_buffer('desc_mu', torch.zeros(E, 1, nD)); self.register_buffer('desc_sd', torch.ones(E, 1, nD))
         self.register_buffer('load_mu', torch.zeros(E, 1, nL)); self.register_buffer('load_sd', torch.ones(E, 1, nL))
         Lin = partial(EnsembleLinear, E)
-        self.comp_att = CompositionAttention(E, k, P, d)
-        self.enc1, self.enc2 = Lin(d + nD + k, cfg.hidden), Lin(cfg.hidden, cfg.hidden)
+        self.comp_att = CompositionAttention(E, k, P, d, cfg.element_embedding)
+        self.enc1, self.enc2 = Lin(d + nD + (k if cfg.raw_fractions else 0), cfg.hidden), Lin(cfg.hidden, cfg.hidden)
         self.mu, self.logvar = Lin(cfg.hidden, cfg.latent_dim), Lin(cfg.hidden, cfg.latent_dim)
         self.n_tokens = cfg.n_latent_tokens
         self.z_proj = Lin(cfg.latent_dim // cfg.n_latent_tokens, d)
@@ -201,7 +205,8 @@ class VIBAttentionNet(nn.Module):
         dsc = alloy_descriptors(x.reshape(-1, x.shape[-1]), self.props).view(*x.shape[:-1], -1)   # once for a shared x
         dsc = (dsc - self.desc_mu)/self.desc_sd
         x = _members(x, self.n_nets)
-        h = F.gelu(self.enc2(self._dropout(F.gelu(self.enc1(torch.cat([code, dsc.expand(len(x), -1, -1), x], -1))))))
+        inp = [code, dsc.expand(len(x), -1, -1)] + ([x] if self.cfg.raw_fractions else [])
+        h = F.gelu(self.enc2(self._dropout(F.gelu(self.enc1(torch.cat(inp, -1))))))
         return self.mu(h), (self.logvar(h).clamp(-10, 10) if logvar else None), att
 
     def _mha(self, t, need_weights: bool):
