@@ -132,13 +132,13 @@ class HardnessModel:
     def calibration(self) -> dict|None: return self.meta.get('calibration')
 
     def predict_interval(self, X, load=None, domain: pd.DataFrame|None = None):
-        "Mean, std and the calibrated interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`); `domain` if already computed."
+        "Mean, std and the calibrated interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`), lo cut at 0; `domain` if already computed."
         mean, std = self.predict_arrays(X, load)
         cal = self.calibration
         if not cal: return mean, std, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         if cal['score'] == 'distance' and domain is None: domain = self.domain(X, load)
         half = interval_half_width(cal, std, domain)
-        return mean, std, mean - half, mean + half
+        return mean, std, np.maximum(mean - half, 0.0), mean + half   # targets are positive (training refuses others): cut at 0
 
     def domain(self, X, load=None) -> pd.DataFrame:
         "`distance`, `load_gap` (models with a load) and `in_domain` of fractions `X` (n, k) at `load` (see below)."
