@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 import numpy as np, torch, torch.nn.functional as F
 from fastai.callback.core import Callback, CancelFitException
-from .model import LOAD_FEATURES, SHARED_BUFFERS, load_features
+from .model import LOAD_FEATURES, SHARED_BUFFERS, load_law
 
 # %% auto #0
 __all__ = ['SIZE_EFFECT_LOADS', 'SIZE_EFFECT_RATIO', 'MemberBatches', 'VIBLoss', 'size_effect_prior', 'KLAnnealing',
@@ -73,7 +73,7 @@ def size_effect_prior(out: dict, y_mu: float = 0.0, y_sd: float = 1.0) -> torch.
     lo, hi = np.log(SIZE_EFFECT_RATIO)
     m, s = (lo + hi)/2, (hi - lo)/2/statistics.NormalDist().inv_cdf(0.9)
     def hv(L):   # HV at load L from the law's parts, floored at 1 HV so that the logarithm exists early in training
-        return (y_mu + y_sd*(out['hv_inf'] + (out['load_coef']*load_features(torch.tensor(L))).sum(-1))).clamp_min(1.0)
+        return (y_mu + y_sd*load_law(out['hv_inf'], out['load_coef'], torch.tensor(L))).clamp_min(1.0)
     return 0.5*((hv(SIZE_EFFECT_LOADS[0]).log() - hv(SIZE_EFFECT_LOADS[1]).log() - m)/s)**2
 
 # %% ../nbs/04_learner.ipynb #2035902f

@@ -11,7 +11,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .data import ELEMENT_PROPERTIES
 
 # %% auto #0
-__all__ = ['LOAD_EXPONENTS', 'LOAD_FEATURES', 'DESCRIPTORS', 'SHARED_BUFFERS', 'load_features', 'alloy_descriptors',
+__all__ = ['LOAD_EXPONENTS', 'LOAD_FEATURES', 'DESCRIPTORS', 'SHARED_BUFFERS', 'load_features', 'load_law', 'alloy_descriptors',
            'EnsembleLinear', 'EnsembleLayerNorm', 'EnsembleParams', 'init_members', 'CompositionAttention',
            'LoadAttention', 'VIBConfig', 'VIBAttentionNet']
 
@@ -23,6 +23,10 @@ def load_features(load: torch.Tensor) -> torch.Tensor:
     "The load (N) as the non-increasing terms L^-p named in `LOAD_FEATURES`, shape (..., 3)."
     L = load.clamp_min(1e-6)    # below 1 µN the terms stay constant: still non-increasing
     return torch.stack([L.pow(-p) for p in LOAD_EXPONENTS], -1)
+
+def load_law(hv_inf: torch.Tensor, load_coef: torch.Tensor, load: torch.Tensor) -> torch.Tensor:
+    "The law's hardness hv_inf + Σⱼ aⱼ·L^-pⱼ from its parts (`hv_inf` (...), `load_coef` (..., 3) ≥ 0) at `load` (N, broadcast)."
+    return hv_inf + (load_coef * load_features(load)).sum(-1)
 
 # %% ../nbs/02_model.ipynb #52ccf0d4
 DESCRIPTORS = ('delta', 'S_mix', 'delta_chi') + tuple(f"mean_{p}" for p in ELEMENT_PROPERTIES)
@@ -232,8 +236,7 @@ class VIBAttentionNet(nn.Module):
         att = self.load_att(h)
         coef = F.softplus(out[..., 1:]) * att / self.load_sd                  # a_j = A·α_j/s_j ≥ 0, (E, n, 3)
         hv_inf = out[..., 0] - (coef * self.load_mu).sum(-1)                   # b − Σ a_j m_j
-        terms = load_features(_members(load[..., None], E)[..., 0])            # L^-p_j, (E, n, 3)
-        return dict(hv=hv_inf + (coef * terms).sum(-1), hv_inf=hv_inf, load_coef=coef, load_att=att, latent_att=lat_att)
+        return dict(hv=load_law(hv_inf, coef, _members(load[..., None], E)[..., 0]), hv_inf=hv_inf, load_coef=coef, load_att=att, latent_att=lat_att)
 
     def hardness(self, x, load=None):
         "Standardised hardness (E, n) of every network at z = μ: the prediction path."

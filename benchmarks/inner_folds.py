@@ -43,9 +43,7 @@ def main(argv=None):
                protocol=f'outer fold {outer} ({a.split}, seed 0) training part, 3 inner folds by {a.split} (seed 1)', n_rows=len(d),
                extra_trees_mae=float(np.abs(tree['extra_trees'] - d.y).mean()),
                random_forest_mae=float(np.abs(tree['random_forest'] - d.y).mean()), runs=[])
-    fold_of = np.zeros(len(d), int)
-    for f, (_, te) in enumerate(inner): fold_of[te] = f
-    fold_mae = lambda pred: [float(np.abs(pred - d.y)[fold_of == f].mean()) for f in range(len(inner))]
+    fold_mae = lambda pred: [float(np.abs(pred[te] - d.y[te]).mean()) for _, te in inner]
     res['extra_trees_fold_mae'], res['random_forest_fold_mae'] = fold_mae(tree['extra_trees']), fold_mae(tree['random_forest'])
     print(f"inner folds: {len(d)} rows; ExtraTrees MAE {res['extra_trees_mae']:.1f}, RandomForest {res['random_forest_mae']:.1f}; "
           f"per fold ET {[round(v, 1) for v in res['extra_trees_fold_mae']]}", flush=True)
