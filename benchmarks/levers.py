@@ -2,8 +2,8 @@
 
 `mix`: augmentation by interpolation within a family. In every training batch, each row is, with probability `--p`,
 replaced by a mixture λ·row + (1 − λ)·partner (λ uniform in [0, 1], fractions and hardness alike). The partner is one
-of the row's `--k` nearest compositions (Euclidean, fraction space) that have the same elements and a load within
-0.05 decade (log10 rounded to 0.1), among the same network's training rows: a calibration network never mixes in
+of the row's `--k` nearest compositions (Euclidean, fraction space) that have the same elements and the same log10 load
+to one decimal (a bin 0.1 decade wide), among the same network's training rows: a calibration network never mixes in
 its hold-out rows.
 
 `log`: the network is trained on ln HV and its members' predictions are exponentiated back before averaging. The
