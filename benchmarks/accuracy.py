@@ -4,10 +4,12 @@ Full run (writes benchmarks/results/accuracy.json; about 60 min on 2 cores):
     python benchmarks/accuracy.py
 On a machine with more cores, train the folds in parallel (the same figures: every fold is seeded):
     python benchmarks/accuracy.py --n_jobs 5 --threads 2
+Another setting on the same protocol, for comparison with accuracy.json (train_vib keywords as JSON; write elsewhere):
+    python benchmarks/accuracy.py --vib '{"hidden": 64, "d": 16}' --n_jobs 2 --threads 1 --out /tmp/narrow.json
 Smoke run for CI (tiny: 2 folds, a subset, a few epochs; < 60 s; writes benchmarks/results/accuracy_smoke.json):
     python benchmarks/accuracy.py --smoke
 """
-import argparse, os, platform, time
+import argparse, json, os, platform, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
@@ -25,6 +27,14 @@ def environment():
                               fastai=fastai.__version__, sklearn=sklearn.__version__, numpy=np.__version__),
                 machine=dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
                              cpu_count=os.cpu_count(), load_average=list(os.getloadavg())))
+
+
+def settings_record(vib_kwargs: dict) -> dict:
+    "The VIB settings a run uses: the evaluated `TrainSettings` and network shape with `vib_kwargs` in their places."
+    from alloy_vib.train import TrainSettings
+    from alloy_vib.model import VIBConfig
+    train, net = TrainSettings.split(vib_kwargs)
+    return {**train.__dict__, 'network': {k: v for k, v in {**VIBConfig(1).__dict__, **net}.items() if k != 'n_elements'}}
 
 
 def datasets(smoke=False):
@@ -47,16 +57,15 @@ def main(argv=None):
     p.add_argument('--repeat_data', default='mmg_hardness', help='data sets whose group split is repeated with those seeds')
     p.add_argument('--n_jobs', type=int, default=1, help='VIB folds trained at once (joblib worker processes); same figures as 1')
     p.add_argument('--threads', type=int, default=None, help='torch threads per VIB fold (default: the cores shared between the workers)')
+    p.add_argument('--vib', default='{}', help='JSON object of train_vib keywords that replace the evaluated setting, e.g. \'{"hidden": 64}\'')
     a = p.parse_args(argv)
     from alloy_vib.evaluate import cross_validate, write_json
-    from alloy_vib.train import TrainSettings
-    from alloy_vib.model import VIBConfig
     folds = a.folds or (2 if a.smoke else 5)
-    vib_kwargs = dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}
+    vib_kwargs = {**(dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}), **json.loads(a.vib)}
     cv_kw = dict(n_jobs=a.n_jobs, vib_kwargs={**vib_kwargs, **({'threads': a.threads} if a.threads else {})})
     out = Path(a.out) if a.out else HERE/'results'/('accuracy_smoke.json' if a.smoke else 'accuracy.json')
     res = dict(benchmark='accuracy', smoke=a.smoke, protocol=PROTOCOL.format(folds=folds, seed=a.seed), seed=a.seed,
-               folds=folds, n_jobs=a.n_jobs, threads_per_fold=a.threads, vib_settings={**TrainSettings().__dict__, 'network': {k: v for k, v in VIBConfig(1).__dict__.items() if k != 'n_elements'}, **vib_kwargs}, started=datetime.now(timezone.utc).isoformat(),
+               folds=folds, n_jobs=a.n_jobs, threads_per_fold=a.threads, vib_settings=settings_record(vib_kwargs), started=datetime.now(timezone.utc).isoformat(),
                **environment(), results={})
     t0 = time.perf_counter()
     all_data = datasets(a.smoke)

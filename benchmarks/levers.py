@@ -4,7 +4,10 @@
 replaced by a mixture λ·row + (1 − λ)·partner (λ uniform in [0, 1], fractions and hardness alike). The partner is one
 of the row's `--k` nearest compositions (Euclidean, fraction space) that have the same elements and the same log10 load
 to one decimal (a bin 0.1 decade wide), among the same network's training rows: a calibration network never mixes in
-its hold-out rows.
+its hold-out rows. With fewer than k such partners they are cycled, so the nearer ones are drawn more often; a row
+without one is left as it is. The mixed row keeps its own load. The mixing draws its random numbers from each
+network's shuffling generator, so even rows that are never mixed are batched in another order than in the evaluated
+run: differences of a HV or two are within that noise.
 
 `log`: the network is trained on ln HV and its members' predictions are exponentiated back before averaging. The
 load law then acts multiplicatively, HV = exp(b(x) + Σⱼ aⱼ(x)·L^-pⱼ), still non-increasing in the load.
@@ -21,7 +24,7 @@ import inner_folds   # a sibling script: Python puts benchmarks/ on sys.path whe
 
 
 def family_partners(X, load, rows, k: int) -> np.ndarray:
-    "For every row index, `k` partner indices among `rows` (same elements, same rounded log load, nearest first; cycled when fewer; itself when none)."
+    "For every row index, `k` partner indices among `rows` (same elements, same log10 load to one decimal, nearest first; cycled when fewer; itself when none)."
     part = np.tile(np.arange(len(X))[:, None], (1, k))
     ll = np.zeros(len(X)) if load is None else np.round(np.log10(load), 1)
     cells = {}

@@ -3,14 +3,15 @@ evaluated shape and for narrower ones (the weights do not matter for speed, so e
 
     python benchmarks/predict_network_size.py      # -> benchmarks/results/predict_network_size.json
 """
-import argparse, time, warnings
+import argparse, os, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
 
 HERE = Path(__file__).resolve().parent
-SHAPES = {'evaluated (hidden 128, d 32)': {}, 'hidden 64': dict(hidden=64), 'hidden 64, d 16': dict(hidden=64, d=16)}
+EVALUATED = 'evaluated (hidden 128, d 32)'
+SHAPES = {EVALUATED: {}, 'hidden 64': dict(hidden=64), 'hidden 64, d 16': dict(hidden=64, d=16)}
 
 
 def main(argv=None):
@@ -22,6 +23,9 @@ def main(argv=None):
     from alloy_vib.data import load_hardness_data
     from alloy_vib.train import train_vib
     from alloy_vib.evaluate import write_json
+    import torch
+    res = dict(benchmark='predict_network_size', started=datetime.now(timezone.utc).isoformat(), **environment(),
+               torch_threads=torch.get_num_threads(), rows=a.rows)   # the machine's state before anything runs
     data = load_hardness_data(verbose=False)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
@@ -33,10 +37,11 @@ def main(argv=None):
     for _ in range(a.repeats):
         for k, m in models.items():
             t = time.perf_counter(); m.predict_arrays(X, L); rates[k].append(a.rows/(time.perf_counter() - t))
-    res = dict(benchmark='predict_network_size', started=datetime.now(timezone.utc).isoformat(), **environment(),
-               rows=a.rows, shapes={k: dict(settings=SHAPES[k], rows_per_s=v, best_rows_per_s=max(v)) for k, v in rates.items()})
+    res.update(shapes={k: dict(settings=SHAPES[k], rows_per_s=v, best_rows_per_s=max(v)) for k, v in rates.items()},
+               speedup_to_evaluated={k: max(v)/max(rates[EVALUATED]) for k, v in rates.items()},
+               load_average_end=list(os.getloadavg()))
     write_json(res, Path(a.out))
-    for k, v in rates.items(): print(f"{k}: best {max(v):,.0f} rows/s")
+    for k, v in rates.items(): print(f"{k}: best {max(v):,.0f} rows/s ({res['speedup_to_evaluated'][k]:.2f}x the evaluated shape)")
 
 
 if __name__ == '__main__':
