@@ -11,7 +11,7 @@ from accuracy import environment   # a sibling script: Python puts benchmarks/ o
 
 HERE = Path(__file__).resolve().parent
 EVALUATED = 'evaluated (hidden 128, d 32)'
-SHAPES = {EVALUATED: {}, 'hidden 64': dict(hidden=64), 'hidden 64, d 16': dict(hidden=64, d=16)}
+SHAPES = {EVALUATED: {}, 'hidden 64': dict(hidden=64), 'd 16': dict(d=16), 'hidden 64, d 16': dict(hidden=64, d=16)}
 
 
 def main(argv=None):
