@@ -10,7 +10,7 @@ import argparse, os, subprocess, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
-from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+from accuracy import environment, settings_record   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,14 +30,13 @@ def main(argv=None):
     from alloy_vib.data import load_hardness_data
     from alloy_vib.train import train_vib
     from alloy_vib.evaluate import cross_validate, write_json
-    from alloy_vib.train import TrainSettings
     out = Path(a.out) if a.out else HERE/'results'/('speed_smoke.json' if a.smoke else 'speed.json')
     data = load_hardness_data()
     vkw = dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}
     if a.smoke: data = data.subset(np.arange(0, len(data), 3))
     folds = 2 if a.smoke else 5
     res = dict(benchmark='speed', smoke=a.smoke, seed=a.seed, started=datetime.now(timezone.utc).isoformat(),
-               **environment(), vib_settings={**TrainSettings().__dict__, **vkw}, n_rows=len(data), folds=folds)
+               **environment(), vib_settings=settings_record(vkw), n_rows=len(data), folds=folds)
     # ExtraTrees cross-validation: the reference time of this run
     et, t_et = timed(lambda: cross_validate(data, 'group', folds, a.seed, models=('extra_trees',)))
     # one training of the default VIB model (the ensemble and its cross-fitted calibration networks) and of a single
