@@ -5,13 +5,17 @@
 # %% ../nbs/04_learner.ipynb #c0de3749
 from __future__ import annotations
 import statistics
+from functools import partial
 import numpy as np, torch, torch.nn.functional as F
 from fastai.callback.core import Callback, CancelFitException
+from fastai.optimizer import OptimWrapper
+from fastai.torch_core import norm_bias_params
 from .model import LOAD_FEATURES, SHARED_BUFFERS, load_law
 
 # %% auto #0
 __all__ = ['SIZE_EFFECT_LOADS', 'SIZE_EFFECT_RATIO', 'MemberBatches', 'VIBLoss', 'size_effect_prior', 'KLAnnealing',
-           'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights', 'MemberGradClip', 'PlainProgress']
+           'DynamicBeta', 'LossHistory', 'AttentionLogger', 'BestWeights', 'MemberGradClip', 'decay_groups',
+           'fused_adam', 'PlainProgress']
 
 # %% ../nbs/04_learner.ipynb #4e73a083
 class MemberBatches:
@@ -139,22 +143,30 @@ class LossHistory(_PerNetworkSums):
         self.rows += rows
 
 class AttentionLogger(Callback):
-    "Each epoch, per network: mean ± std of composition attention per element and of load attention per load feature over its rows (w > 0)."
+    "Each epoch, per network: mean ± std of composition attention per element and of load attention per load feature over its hold-out rows, or its training rows without one."
     order = 61
-    def __init__(self, x, load, w, elements):
-        self.x, self.load, self.w, self.elements = x, load, w, list(elements)
+    def __init__(self, elements): self.elements = list(elements)
     def before_fit(self): self.rows = []
+    def before_epoch(self): self.sums = {}           # phase (training?) → rows per network, and kind → (Σa, Σa², count)
+    def after_loss(self):
+        out, x, w = self.pred, self.xb[0], self.yb[-1]
+        use = (w > 0)[..., None]                      # (E, B, 1): each network's real rows of the batch
+        parts = {'element': (out['comp_att'], use & (x > 0))}
+        if out.get('load_att') is not None: parts['load'] = (out['load_att'], use.expand_as(out['load_att']))
+        acc = self.sums.setdefault(self.training, {})
+        acc['rows'] = acc.get('rows', 0) + use[..., 0].sum(1)
+        with torch.no_grad():
+            for kind, (a, m) in parts.items():
+                a, m = a.detach(), m.float()
+                s = (a*m).sum(1), (a*a*m).sum(1), m.sum(1)   # each (E, features)
+                acc[kind] = s if kind not in acc else tuple(u + v for u, v in zip(acc[kind], s))
     def after_epoch(self):
-        model = self.learn.model; was = model.training; model.eval()
-        with torch.no_grad(): out = model(self.x, self.load)
-        model.train(was)
-        use = self.w > 0                                                     # (E, n)
-        def stats(a, mask):   # mean, population std and count along the rows, per network and feature
-            cnt = mask.sum(1); mean = (a*mask).sum(1)/cnt.clamp_min(1)
-            return mean, ((a**2*mask).sum(1)/cnt.clamp_min(1) - mean**2).clamp_min(0).sqrt(), cnt
-        parts = [('element', self.elements, stats(out['comp_att'], use[..., None] & (self.x > 0)))]
-        if out['load_att'] is not None: parts.append(('load', LOAD_FEATURES, stats(out['load_att'], use[..., None].expand_as(out['load_att']).float())))
-        for kind, names, (mean, std, cnt) in parts:
+        train, valid = self.sums.get(True, {}), self.sums.get(False, {})
+        held = (valid['rows'] > 0)[:, None] if valid else None   # networks with a hold-out log it
+        for kind, names in (('element', self.elements), ('load', LOAD_FEATURES)):
+            if kind not in train: continue
+            s1, s2, cnt = train[kind] if held is None else (torch.where(held, v, t) for v, t in zip(valid[kind], train[kind]))
+            mean = s1/cnt.clamp_min(1); std = (s2/cnt.clamp_min(1) - mean**2).clamp_min(0).sqrt()
             mean, std, cnt = mean.numpy(), std.numpy(), cnt.numpy()
             self.rows += [dict(model=int(e), epoch=self.epoch, kind=kind, feature=names[j], mean=float(mean[e, j]),
                                std=float(std[e, j]), n=int(cnt[e, j])) for e, j in zip(*np.nonzero(cnt))]
@@ -200,6 +212,17 @@ class MemberGradClip(Callback):
         self.norms = torch.stack([g.reshape(len(g), -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()   # (E,)
         scale = (self.max_norm/(self.norms + 1e-12)).clamp(max=1.0)
         for g in grads: g.mul_(scale.view(-1, *[1]*(g.dim() - 1)))
+
+# %% ../nbs/04_learner.ipynb #fd5aa4ae
+def decay_groups(model) -> list:
+    "Parameter groups for `fused_adam`: the weights, and the biases without weight decay (fastai's `norm_bias_params`, as its `wd_bn_bias=False`)."
+    skip = {id(p) for p in norm_bias_params(model)}
+    ps = [p for p in model.parameters() if p.requires_grad]
+    return [{'params': [p for p in ps if id(p) not in skip]}, {'params': [p for p in ps if id(p) in skip], 'weight_decay': 0.0}]
+
+def fused_adam(wd: float = 0.01):
+    "An `opt_func` with fastai's `Adam` arithmetic (decoupled weight decay `wd`) in PyTorch's fused AdamW; pass `splitter=decay_groups` and leave the `Learner`'s `wd` at None."
+    return partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True), eps=1e-5, betas=(0.9, 0.99), weight_decay=wd)
 
 # %% ../nbs/04_learner.ipynb #91043e89
 class PlainProgress(Callback):

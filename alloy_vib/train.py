@@ -15,7 +15,7 @@ from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, element_properties
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
-from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip, PlainProgress
+from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip, PlainProgress, decay_groups, fused_adam
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
 
 # %% auto #0
@@ -53,7 +53,7 @@ class TrainSettings:
     warmup_epochs: int = 20        # epochs of KL annealing; dynamic β starts after them
     target_kl: float|None = 1.0    # KL per latent dimension that dynamic β holds (None: β stays fixed)
     patience: int = 40             # epochs without hold-out improvement before a network stops
-    wd: float = 1e-4               # weight decay (decoupled, fastai's Adam)
+    wd: float = 1e-4               # weight decay (decoupled, as fastai's Adam; `fused_adam`)
     alpha: float = 0.1             # the interval covers 1 − alpha
     interval: str = 'distance'     # conformal score: 'distance' (widens with distance and load gap), 'abs' (one width), 'scaled' (by the spread)
     huber: float|None = None       # Huber δ of the hardness loss (None: MSE)
@@ -90,13 +90,8 @@ def member_holdouts(data: AlloyData, n_models: int, valid_frac: float, seed: int
     return [folds[m % len(folds)] for m in range(n_models)]
 
 # %% ../nbs/05_train.ipynb #30f1375f
-def _log_rows(members, n_max: int):
-    "For each (train, hold-out, seed): up to `n_max` of its hold-out rows (or training rows without one), drawn by its seed."
-    pick = lambda r, s: np.sort(np.random.default_rng(s).choice(r, min(len(r), n_max), replace=False))
-    return [pick(va if len(va) else tr, s) for tr, va, s in members]
-
 def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: VIBConfig, s: TrainSettings,
-                 progress: bool = False, log_rows: int = 256):
+                 progress: bool = False):
     "Fit one network per member (train rows, hold-out rows, seed) together; returns the `VIBAttentionNet`, history and attention log."
     seeds = [seed for _, _, seed in members]
     net = VIBAttentionNet(cfg, element_properties(data.elements).values, seeds)
@@ -108,13 +103,11 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     w = torch.zeros(len(members), n)
     for e, (tr, _, _) in enumerate(members): w[e, tr] = 1
     net.set_scalers(X, L, weight=w)
-    logged = _log_rows(members, log_rows)   # one padded batch of each network's logging rows, as MemberBatches pads them
-    *xl, _, wa = next(iter(MemberBatches(data.X, data.load, ys, logged, 1, max(len(r) for r in logged))))
-    cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience),
-           AttentionLogger(xl[0], xl[1] if len(xl) > 1 else None, wa, data.elements)]
+    cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience), AttentionLogger(data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
     if s.grad_clip: cbs.append(MemberGradClip(s.grad_clip))
-    learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber, s.size_prior, (y_mu, y_sd)), cbs=cbs, wd=s.wd)
+    learn = Learner(DataLoaders(train, valid), net, loss_func=VIBLoss(s.lambda_rec, s.beta, s.huber, s.size_prior, (y_mu, y_sd)), cbs=cbs,
+                    opt_func=fused_adam(s.wd), splitter=decay_groups)
     if not len(valid): learn.recorder.valid_metrics = False   # no network has a hold-out: no validation column
     if progress and not (sys.stdout.isatty() or IN_NOTEBOOK):   # a log file or a pipe: plain lines, no redrawn bars
         learn.remove_cb(ProgressCallback); learn.add_cb(PlainProgress())
