@@ -28,13 +28,13 @@ HERE = Path(__file__).resolve().parent
 
 def linf_min(A, B) -> np.ndarray:
     "Distance (max per-element difference) of each row of A to the nearest row of B."
-    A, B = torch.as_tensor(np.asarray(A, float)), torch.as_tensor(np.asarray(B, float))
+    A, B = torch.tensor(np.asarray(A, float)), torch.tensor(np.asarray(B, float))   # copies: pandas may hand out read-only arrays
     if len(A) == 0: return np.zeros(0)
     return torch.cdist(A, B, p=float('inf')).min(1).values.numpy()
 
 
 def mean_pairwise(X) -> float:
-    X = torch.as_tensor(np.asarray(X, float))
+    X = torch.tensor(np.asarray(X, float))
     if len(X) < 2: return float('nan')
     D = torch.cdist(X, X, p=float('inf')).numpy()
     return float(D[np.triu_indices(len(X), 1)].mean())
