@@ -17,7 +17,7 @@ from .train import train_vib, group_folds
 
 # %% auto #0
 __all__ = ['SPLITS', 'BASELINES', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
-           'cross_validate', 'accuracy_table', 'evaluate_cli']
+           'cross_validate', 'evaluate_cli']
 
 # %% ../nbs/06_evaluate.ipynb #560cae81
 SPLITS = ('group', 'family')
@@ -136,15 +136,6 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
                 vib_settings=vkw if 'vib' in models else None,
                 baselines={m: repr(BASELINES[m](seed)) for m in models if m in BASELINES})
     return CVResult(split, fs, seed, oof, metrics, info)
-
-# %% ../nbs/06_evaluate.ipynb #12279cc0
-def accuracy_table(results: dict, dataset: str = 'mmg_hardness', metrics=('mae', 'rmse', 'r2')) -> pd.DataFrame:
-    "Per-model metrics by split (columns like 'group MAE') from the dict in benchmarks/results/accuracy.json."
-    res = results['results'][dataset]
-    cols = {}
-    for split in [s for s in SPLITS if s in res]:
-        for m in metrics: cols[f'{split} {m.upper().replace("R2", "R²")}'] = {k: v[m] for k, v in res[split]['models'].items()}
-    return pd.DataFrame(cols).round(3)
 
 # %% ../nbs/06_evaluate.ipynb #a892eb4e
 @call_parse
