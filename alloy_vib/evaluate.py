@@ -13,7 +13,7 @@ from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, HistGra
 from .core import cli_errors, check_output_file, write_json, write_table, UsageError
 from .data import AlloyData, load_hardness_data
 from .trained import regression_metrics
-from .train import train_vib, group_folds
+from .train import TrainSettings, train_vib, group_folds
 
 # %% auto #0
 __all__ = ['SPLITS', 'BASELINES', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
@@ -94,7 +94,7 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
                    seed: int = 0,                 # shuffles the groups into folds and seeds every model
                    models=('vib', 'extra_trees', 'random_forest', 'hist_gb'),  # which models, on the same folds
                    vib_kwargs: dict|None = None,  # `train_vib` keywords for the VIB model (default: the evaluated setting)
-                   alpha: float = 0.1,            # the VIB interval covers 1 − alpha
+                   alpha: float = TrainSettings.alpha,  # the VIB interval covers 1 − alpha
                    progress: bool = False,        # print each fold's MAE
                    n_jobs: int = 1                # VIB folds trained at once (joblib: loky processes, or a Dask cluster)
                   ) -> CVResult:
