@@ -209,7 +209,8 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
         ell = dom.get('threshold') or domain_of(measured)['threshold'] or 0.05
         sel, vals = select_batch(X, L, pred.hv_pred, sd, n, acquisition, best, target, ok, s.step, ell, members,
                                  pred.hv_std, kappa, seed)
-        return suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, dict(
+        pool_index = [int(i) if src[i] == 'pool' else None for i in sel]     # pool rows come first
+        return suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, dict(pool_index=pool_index,
             acquisition=acquisition, target=target, load=load, n_requested=n, best_measured=best, n_candidates=len(X),
             n_eligible=int(ok.sum()), source=source, min_distance=min_distance, seed=seed, kappa=kappa,
             caps=parse_caps(caps), forbidden=forbidden, length_scale=float(ell),
