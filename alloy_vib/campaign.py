@@ -10,14 +10,14 @@ import numpy as np, pandas as pd, torch
 from scipy.stats import norm
 from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, load_column
-from .trained import HardnessModel, torch_threads, domain_of, LOAD_GAP_MAX
+from .trained import HardnessModel, torch_threads, LOAD_GAP_MAX
 from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_latents, optimize_latents,
                               sparsify_round, nearest_training)
 
 # %% auto #0
 __all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'SUGGESTION_COLUMNS', 'predictive_sd', 'p_reach', 'expected_improvement',
-           'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask', 'latent_candidates', 'select_batch',
-           'suggest', 'suggestion_message', 'suggestion_table', 'update_model']
+           'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask', 'latent_candidates', 'candidate_spacing',
+           'select_batch', 'suggest', 'suggestion_message', 'suggestion_table', 'update_model']
 
 # %% ../nbs/09_campaign.ipynb #9bdc6178
 def predictive_sd(model: HardnessModel, pred: pd.DataFrame) -> np.ndarray:
@@ -112,6 +112,16 @@ def latent_candidates(model: HardnessModel, measured: AlloyData, load=None, targ
     return np.unique(sparsify_round(Xd, s.max_elements, s.min_fraction, s.step), axis=0)
 
 # %% ../nbs/09_campaign.ipynb #a3cdff9b
+def candidate_spacing(X, step: float = 0.005, seed: int = 0, sample: int = 2000) -> float:
+    "The median distance (Euclidean) of a candidate to its nearest other candidate (of at most `sample`), at least `step`."
+    X = np.asarray(X, float)
+    if len(X) < 2: return float(step)
+    Q = X[np.random.default_rng(seed).choice(len(X), sample, replace=False)] if len(X) > sample else X
+    D = torch.cdist(torch.as_tensor(Q), torch.as_tensor(X))
+    D[D < 1e-12] = float('inf')                      # itself (and exact repeats)
+    d = D.min(1).values.numpy()
+    return float(max(np.median(d[np.isfinite(d)]) if np.isfinite(d).any() else step, step))
+
 def _believer_kernel(X, L, x, l, ell: float, ell_load: float = LOAD_GAP_MAX):
     "Correlation of each row of (X, L) with one candidate (x, l)."
     d2 = ((X - x)**2).sum(1)/ell**2
@@ -120,7 +130,7 @@ def _believer_kernel(X, L, x, l, ell: float, ell_load: float = LOAD_GAP_MAX):
 
 def select_batch(X, L, mean, sd, n: int, kind: str = 'ei', best: float|None = None, target: float|None = None,
                  allowed=None, step: float = 0.005, ell: float = 0.05, members=None, std=None, kappa: float = 2.0,
-                 seed: int = 0):
+                 seed: int = 0, believe_best: bool = True):
     "Indices of the `n` candidates chosen jointly (see above) and the acquisition value of each when chosen."
     X, mean, sd = np.asarray(X, float), np.asarray(mean, float), np.asarray(sd, float).copy()
     ok = np.ones(len(X), bool) if allowed is None else np.asarray(allowed, bool).copy()
@@ -138,7 +148,7 @@ def select_batch(X, L, mean, sd, n: int, kind: str = 'ei', best: float|None = No
         if kind != 'thompson':
             rho = _believer_kernel(X, L, X[i], None if L is None else L[i], ell)
             sd = np.where(np.isinf(sd), sd, sd*np.sqrt(np.clip(1 - rho**2, 0, 1)))
-            if kind == 'ei': best = max(best, mean[i])
+            if kind == 'ei' and believe_best: best = max(best, mean[i])
     return np.array(taken, int), np.array(vals)
 
 # %% ../nbs/09_campaign.ipynb #5bdf3535
@@ -181,6 +191,9 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
             caps=None,                            # per-element caps: {'W': 0.2} or 'W:0.2,Re:0.1'
             forbidden=None,                       # elements no suggestion may contain: 'Co,Ni' or a list
             kappa: float = 2.0,                   # κ of `ucb`
+            length_scale: float|None = None,      # ℓ of the believer's correlation (default: `candidate_spacing`)
+            spread: str = 'calibrated',           # σ the acquisition uses: 'calibrated' (hv_sd) or 'ensemble' (hv_std)
+            incumbent: str = 'believed',          # ei's best within a batch: 'believed' (raised by each choice) or 'measured'
             threads: int|None = 1) -> pd.DataFrame:   # torch intra-op threads
     "The next `n` experiments, chosen jointly by `acquisition` (see above): one row each, best first."
     source = source or ('pool' if candidates is not None else 'latent')
@@ -205,15 +218,18 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
         sd = predictive_sd(model, pred)
         best = float(measured.y.max())
         members = model.predict_members(X, L) if acquisition == 'thompson' else None
-        dom = model.meta.get('domain') or {}
-        ell = dom.get('threshold') or domain_of(measured)['threshold'] or 0.05
-        sel, vals = select_batch(X, L, pred.hv_pred, sd, n, acquisition, best, target, ok, s.step, ell, members,
-                                 pred.hv_std, kappa, seed)
+        ell = float(length_scale) if length_scale else candidate_spacing(X[ok], s.step, seed)
+        check_option(spread in ('calibrated', 'ensemble'), 'spread', spread, "'calibrated' or 'ensemble'")
+        check_option(incumbent in ('believed', 'measured'), 'incumbent', incumbent, "'believed' or 'measured'")
+        sa = sd if spread == 'calibrated' else np.maximum(pred.hv_std.to_numpy(float), 1e-9)
+        sel, vals = select_batch(X, L, pred.hv_pred, sa, n, acquisition, best, target, ok, s.step, ell, members,
+                                 pred.hv_std, kappa, seed, incumbent == 'believed')
         pool_index = [int(i) if src[i] == 'pool' else None for i in sel]     # pool rows come first
         return suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, dict(pool_index=pool_index,
             acquisition=acquisition, target=target, load=load, n_requested=n, best_measured=best, n_candidates=len(X),
             n_eligible=int(ok.sum()), source=source, min_distance=min_distance, seed=seed, kappa=kappa,
-            caps=parse_caps(caps), forbidden=forbidden, length_scale=float(ell),
+            caps=parse_caps(caps), forbidden=forbidden, length_scale=float(ell), spread=spread,
+            incumbent=incumbent,
             settings={f.name: getattr(s, f.name) for f in fields(s)}))
 
 # %% ../nbs/09_campaign.ipynb #e4fc96ee
