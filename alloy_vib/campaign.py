@@ -130,7 +130,7 @@ def _believer_kernel(X, L, x, l, ell: float, ell_load: float = LOAD_GAP_MAX):
 
 def select_batch(X, L, mean, sd, n: int, kind: str = 'ei', best: float|None = None, target: float|None = None,
                  allowed=None, step: float = 0.005, ell: float = 0.05, members=None, std=None, kappa: float = 2.0,
-                 seed: int = 0, believe_best: bool = True):
+                 seed: int = 0, believe_best: bool = False):
     "Indices of the `n` candidates chosen jointly (see above) and the acquisition value of each when chosen."
     X, mean, sd = np.asarray(X, float), np.asarray(mean, float), np.asarray(sd, float).copy()
     ok = np.ones(len(X), bool) if allowed is None else np.asarray(allowed, bool).copy()
@@ -193,7 +193,7 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
             kappa: float = 2.0,                   # κ of `ucb`
             length_scale: float|None = None,      # ℓ of the believer's correlation (default: `candidate_spacing`)
             spread: str = 'calibrated',           # σ the acquisition uses: 'calibrated' (hv_sd) or 'ensemble' (hv_std)
-            incumbent: str = 'believed',          # ei's best within a batch: 'believed' (raised by each choice) or 'measured'
+            incumbent: str = 'measured',          # ei's best within a batch: 'measured', or 'believed' (raised by each choice)
             threads: int|None = 1) -> pd.DataFrame:   # torch intra-op threads
     "The next `n` experiments, chosen jointly by `acquisition` (see above): one row each, best first."
     source = source or ('pool' if candidates is not None else 'latent')
