@@ -163,7 +163,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
               progress: bool = False,              # print per-epoch progress and a line per network
               threads: int|None = None,            # torch intra-op threads while training (None: leave as set)
               settings: TrainSettings|None = None, # how to train (default: the evaluated setting)
-              init: HardnessModel|None = None,     # warm start: member m from network m mod n of `init` (same elements, shape)
+              init: HardnessModel|None = None,     # warm start: member m from network m mod n of `init`
               **kwargs) -> HardnessModel:          # `TrainSettings` fields (epochs=40, n_models=2, …) and `VIBConfig` fields
     "Train the VIB-attention model on `data`: `settings` or `TrainSettings` fields and `VIBConfig` fields as keywords."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
@@ -181,7 +181,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
     if progress: print(f"training {s.n_models} network(s) on {len(splits[0][0])} alloys each, {len(splits[0][1])} held out "
                        f"(composition groups)" + (f", and {len(cross_fit)} cross-fitted networks for calibration" if cross_fit else "")
                        + ", all at once", flush=True)
-    warm = None if init is None else [init.net.member(m % init.n_models) for m in range(s.n_models)]   # the target scale is init's
+    warm = None if init is None else [init.net.member(m % init.n_models) for m in range(s.n_models)]   # and init's y scale
     with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress, warm)
     for e in range(len(members)):
         if not all(torch.isfinite(v[e]).all() for k, v in net.state_dict().items() if k not in SHARED_BUFFERS):

@@ -186,8 +186,8 @@ def main(argv=None):
         delayed(lambda n, s, sd: (n, campaign(pools[n], s, sd, protocol, vib, et)))(*t) for t in tasks)
     for i, (name, r) in enumerate(gen):
         runs.setdefault(name, {}).setdefault(r['strategy'], []).append(r)
-        print(f"[{time.perf_counter() - t0:6.0f} s] {i + 1}/{len(tasks)} {name} {r['strategy']} seed {r['seed']}: first top-5 % "
-              f"at {r['first_top']}, share {r['share']:.2f} ({r['seconds']:.0f} s)", flush=True)
+        print(f"[{time.perf_counter() - t0:6.0f} s] {i + 1}/{len(tasks)} {name} {r['strategy']} seed {r['seed']}: "
+              f"first top-5 % at {r['first_top']}, share {r['share']:.2f} ({r['seconds']:.0f} s)", flush=True)
     res = {}
     for name, pool in pools.items():
         top = top_set(pool, protocol['top_frac'])
@@ -199,7 +199,8 @@ def main(argv=None):
         if 'vib_ei' in st and 'et_ucb' in st:
             ratio = st['vib_ei']['share_mean']/max(st['et_ucb']['share_mean'], 1e-12)
             res[name]['vib_ei_over_et_ucb'] = dict(ratio=ratio, required=bool(ratio >= 1.0), goal=bool(ratio >= 1.2))
-    report = dict(script='benchmarks/discovery.py', command=' '.join(['python', 'benchmarks/discovery.py'] + (argv or sys.argv[1:])),
+    command = ' '.join(['python', 'benchmarks/discovery.py'] + (argv or sys.argv[1:]))
+    report = dict(script='benchmarks/discovery.py', command=command,
                   protocol=protocol, vib=vib, et=et, seeds=seeds, smoke=a.smoke,
                   never_found_counts_as=protocol['budget'] + 1, pools=res, total_s=time.perf_counter() - t0,
                   n_jobs=a.n_jobs, platform=platform.platform(), cpu_count=os.cpu_count())
@@ -217,8 +218,8 @@ def table(report) -> str:
              '|---|---|---|---|---|']
     for name, r in report['pools'].items():
         for s, v in r['strategies'].items():
-            lines.append(f"| {name} | {s} | {v['first_top_median']:.1f} / {v['first_top_mean']:.1f} | {v['never_found']}/"
-                         f"{v['n_seeds']} | {v['share_mean']:.2f} ± {v['share_std']:.2f} |")
+            lines.append(f"| {name} | {s} | {v['first_top_median']:.1f} / {v['first_top_mean']:.1f} | "
+                         f"{v['never_found']}/{v['n_seeds']} | {v['share_mean']:.2f} ± {v['share_std']:.2f} |")
     return '\n'.join(lines)
 
 
