@@ -280,7 +280,7 @@ def _in_vocabulary(model: HardnessModel, data: AlloyData) -> AlloyData:
 
 def update_model(model: HardnessModel,          # the current model
                  data: AlloyData,               # the enlarged table: everything measured so far
-                 epochs: int|None = None,       # fine-tuning epochs (default: a third of the model's, at least 10)
+                 epochs: int|None = None,       # fine-tuning epochs (default: a third of the first training's, ≥ 10)
                  seed: int = 0,                 # seed of the folds, the calibration networks and the batches
                  threads: int|None = None,      # torch intra-op threads while training
                  **kw) -> HardnessModel:        # `TrainSettings` fields overriding the model's (lr=…, n_models=…)
@@ -291,11 +291,12 @@ def update_model(model: HardnessModel,          # the current model
                          f"{'without' if not model.has_load else 'with'} them")
     names = {f.name for f in fields(TrainSettings)}
     hp = {k: v for k, v in (model.meta.get('hyperparameters') or {}).items() if k in names}
-    if epochs is None: epochs = max(10, round(hp.get('epochs', TrainSettings.epochs)/3))
+    base = model.meta.get('update', {}).get('base_epochs', hp.get('epochs', TrainSettings.epochs))   # 1st training's
+    if epochs is None: epochs = max(10, round(base/3))
     s = TrainSettings(**{**hp, 'epochs': epochs, **kw})
     shape = {k: v for k, v in model.net.cfg.__dict__.items() if k not in ('n_elements', 'has_load')}
     t0 = time.perf_counter()
     new = train_vib(_in_vocabulary(model, data), seed=seed, threads=threads, settings=s, init=model, **shape)
-    new.meta['update'] = dict(warm_start=True, epochs=int(epochs), from_rows=int(model.meta.get('n_rows', 0)),
-                              to_rows=len(data), time_s=time.perf_counter() - t0)
+    new.meta['update'] = dict(warm_start=True, epochs=int(epochs), base_epochs=int(base), to_rows=len(data),
+                              from_rows=int(model.meta.get('n_rows', 0)), time_s=time.perf_counter() - t0)
     return new

@@ -20,7 +20,7 @@ Strategies: random; ExtraTrees (100 trees, fractions and log10 load) greedy (mea
 over the trees); alloy_vib greedy and alloy_vib's default acquisition (expected improvement), both through
 `alloy_vib.campaign.suggest` with the unmeasured pool as candidates, the model trained on the measured alloys with
 `VIB` below: `train_vib` (60 epochs, 5 networks, 5 calibration folds) on the first 10, then each round
-`update_model` (a warm start, 20 epochs: its default, a third of the model's) on everything measured so far.
+`update_model` (a warm start, 20 epochs: a third of the first training's, its default) on everything measured so far.
 """
 from __future__ import annotations
 import argparse, json, math, os, platform, sys, time, warnings
@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 STRATEGIES = ('random', 'et_greedy', 'et_ucb', 'vib_greedy', 'vib_ei')
 PROTOCOL = dict(n_init=10, soft_quantile=0.8, batch=5, budget=50, top_frac=0.05)
 # alloy_vib's campaign settings (fixed on pool bulk, seeds 0-2; LOG.md "discovery" says what was tried)
-VIB = dict(train=dict(epochs=60, n_models=5, calib_folds=5), update='warm', update_epochs=None, acquisition='ei')
+VIB = dict(train=dict(epochs=60, n_models=5, calib_folds=5), update='warm', update_epochs=20, acquisition='ei')
 ET = dict(n_estimators=100, kappa=1.0)
 
 
