@@ -165,7 +165,7 @@ def main(argv=None):
     protocol, vib, et = dict(PROTOCOL), json.loads(json.dumps(VIB)), dict(ET)
     if a.smoke:
         protocol.update(budget=10)
-        vib['train'] = dict(epochs=5, n_models=2, calib_folds=2); et['n_estimators'] = 10
+        vib.update(train=dict(epochs=5, n_models=2, calib_folds=2), update_epochs=3); et['n_estimators'] = 10
     if a.vib:
         over = json.loads(a.vib)
         for k, v in over.items(): vib[k] = {**vib[k], **v} if isinstance(vib.get(k), dict) else v
