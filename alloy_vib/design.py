@@ -465,12 +465,14 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
         if not Path(model).is_dir(): raise ValueError(f"{model}: no such model folder")
         settings = DesignSettings(n=n, elements=elements, max_elements=max_elements, min_fraction=min_fraction, step=step,
                                   n_samples=n_samples, steps=steps, seed=seed)     # checked before anything is loaded
+        check_output_file(out, 'csv', inputs=[model, data], force=force, table='designs')
         plot = plot or str(Path(out).with_suffix('.png'))
-        check_output_file(out, 'csv', inputs=[model, data], force=force)
         check_output_file(plot, 'png', inputs=[model, data, out], force=force, option='--plot')
         m = HardnessModel.load(model)
         if m.has_load and load is None: raise UsageError("--load is required: this model was trained with indentation loads (N)")
-        res = design_alloys(m, target, load, data=data, settings=settings)
+        src = m.training_source(data)     # the table the design reads is an input of the run, even with --force
+        for o, opt in ((out, '--out'), (plot, '--plot')): check_output_file(o, Path(o).suffix[1:].lower(), inputs=[src], force=True, option=opt)
+        res = design_alloys(m, target, load, data=src, settings=settings)
         p = write_table(res, out)
         png = save_figure(plot_candidates(res), plot)
         if not res.attrs['reached']: print(f"alloy_vib_design: warning: {res.attrs['message']}", file=sys.stderr)

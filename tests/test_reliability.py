@@ -426,3 +426,107 @@ def test_predict_streams_20000_rows(full_model, tmp_path):
     assert len(small) == len(d) == 673 and len(big) == reps*673
     assert list(big.formula) == list(small.formula)*reps
     np.testing.assert_allclose(big.hv_pred.to_numpy(), np.tile(small.hv_pred.to_numpy(), reps), rtol=1e-6)
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Issue 30 items 1-6: inputs are never replaced and nothing is silently overridden.
+
+@pytest.fixture(scope='module')
+def own_table_model(cli, tmp_path_factory):
+    "A quick model trained on a copy of the default data in its own folder: (model folder, the table it records)."
+    d = tmp_path_factory.mktemp('own'); data = d/'train.csv'; shutil.copy(default_data_path(), data)
+    r = cli('alloy_vib_train', '--data', data, '--out', d/'m', *TRAIN)
+    assert r.returncode == 0, r.stderr
+    return d/'m', data
+
+def test_design_never_replaces_its_training_table(cli, own_table_model):
+    "Issue 30 item 1: design --out <the table the model was trained on> is refused even with --force; the table is unchanged."
+    model, data = own_table_model
+    before = data.read_bytes()
+    for force in ([], ['--force']):
+        msg = one_line_error(cli('alloy_vib_design', '--model', model, '--target', 1500, '--load', 1, '--n', 3, *FAST,
+                                 '--out', data, *force), code=2)
+        assert str(data) in msg and ('an input of this run' in msg or not force), msg
+    assert data.read_bytes() == before
+
+def test_design_says_when_it_falls_back_to_the_default_data(cli, own_table_model, tmp_path):
+    "Issue 30 item 1: with its recorded table gone, design uses the default data (same checksum) and says so in one line."
+    model, data = own_table_model
+    moved = data.with_name('moved.csv'); data.rename(moved)
+    try:
+        r = cli('alloy_vib_design', '--model', model, '--target', 1500, '--load', 1, '--n', 3, *FAST, '--out', tmp_path/'d.csv')
+    finally: moved.rename(data)
+    assert r.returncode == 0, r.stderr
+    warn = [l for l in r.stderr.splitlines() if 'recorded training table' in l]
+    assert len(warn) == 1 and str(data) in warn[0] and 'is missing' in warn[0] and str(default_data_path()) in warn[0], r.stderr
+
+def test_design_refuses_a_changed_training_table(cli, rows40, tmp_path):
+    "Issue 30 item 1: a recorded table that changed since training (and no other with its checksum) is an error saying so."
+    data = tmp_path/'t.csv'; shutil.copy(rows40, data)
+    assert cli('alloy_vib_train', '--data', data, '--out', tmp_path/'m', *TRAIN).returncode == 0
+    data.write_text(data.read_text().replace('\n', '\n', 1) + data.read_text().splitlines()[1] + '\n')   # one row more
+    msg = one_line_error(cli('alloy_vib_design', '--model', tmp_path/'m', '--target', 1500, '--load', 1, '--n', 3, *FAST,
+                             '--out', tmp_path/'d.csv'))
+    assert 'has changed since training' in msg and str(data) in msg, msg
+
+def test_tune_out_is_not_its_storage(cli, rows40, tmp_path):
+    "Issue 30 item 2: alloy_vib_tune --out best.json --storage sqlite:///best.json is refused before anything is written."
+    out = tmp_path/'best.json'
+    for storage in (f'sqlite:///{out}', 'sqlite:///best.json'):
+        before = tree(tmp_path)
+        msg = one_line_error(cli('alloy_vib_tune', '--data', rows40, '--out', 'best.json', '--storage', storage, '--trials', 1,
+                                 '--epochs', 1, cwd=tmp_path), code=2)
+        assert "the study's own database" in msg, msg
+        assert tree(tmp_path) == before
+
+def test_predict_does_not_replace_a_design_table(cli, small_model, tmp_path):
+    "Issue 30 item 3: predict --out onto an alloy_vib design table needs --force (another kind of our output)."
+    des = tmp_path/'designs.csv'; des.write_text('rank,formula,B,Fe,hv_pred,hv_std\n1,B35Fe65,0.35,0.65,1999.3,20.1\n')
+    before = des.read_bytes()
+    msg = one_line_error(cli('alloy_vib_predict', '--model', small_model, *PREDICT, '--out', des), code=2)
+    assert 'holds alloy_vib designs, not predictions' in msg and '--force' in msg, msg
+    assert des.read_bytes() == before
+    assert cli('alloy_vib_predict', '--model', small_model, *PREDICT, '--out', des, '--force').returncode == 0
+    assert pd.read_csv(des).columns[0] == 'formula'
+
+def test_predict_load_fills_only_blank_loads(cli, small_model, tmp_path):
+    "Issue 30 item 4: --load never overrides a table's load column: it fills only blank cells, and says how many."
+    inp = tmp_path/'t.csv'; inp.write_text('formula,load\nFe41B35Nb24,2.94\nFe41B35Nb24,\nFe40B60,0.01\n')
+    r = cli('alloy_vib_predict', '--model', small_model, '--input', inp, '--load', 5, '--out', tmp_path/'p.csv')
+    assert r.returncode == 0, r.stderr
+    assert list(pd.read_csv(tmp_path/'p.csv').load) == [2.94, 5.0, 0.01]
+    assert '--load 5 N filled 1 blank load cell(s)' in r.stderr and 'kept the load in their own load column' in r.stderr, r.stderr
+    msg = one_line_error(cli('alloy_vib_predict', '--model', small_model, '--input', inp))   # no --load: the blank cell is named
+    assert str(inp) in msg and "row 3, column 'load': empty cell; expected a load in N" in msg, msg
+
+@pytest.mark.parametrize('col, value, expected', [('HV', '1e30', "hardness 1e+30 is outside (0, 10000] HV"),
+                                                  ('Load', '1e-9', "load 1e-09 N is outside [0.0001, 1000] N"),
+                                                  ('Load', '1e30', "load 1e+30 N is outside [0.0001, 1000] N")])
+def test_train_refuses_absurd_values(cli, rows40, tmp_path, col, value, expected):
+    "Issue 30 item 5: training refuses hardness outside (0, 1e4] HV and loads outside [1e-4, 1e3] N, naming file, row and column."
+    d = pd.read_csv(rows40, dtype=str, keep_default_na=False); d.loc[4, col] = value
+    bad = tmp_path/'bad.csv'; d.to_csv(bad, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', *TRAIN))
+    assert str(bad) in msg and f"row 6, column '{col}'" in msg and expected in msg, msg
+    assert not (tmp_path/'m').exists()
+
+def test_second_training_into_one_out_is_refused(cli, rows40, tmp_path):
+    "Issue 30 item 6: while a training holds --out's lock (a live process), a second training into it is refused, nothing changed."
+    out = tmp_path/'m'
+    lock = tmp_path/'.m.alloy_vib-lock'; lock.write_text(str(os.getpid()))     # this test process is alive: the lock is held
+    before = tree(tmp_path)
+    msg = one_line_error(cli('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN), code=2)
+    assert f'--out {out}: another alloy_vib process (pid {os.getpid()}) is writing it' in msg, msg
+    assert tree(tmp_path) == before
+    lock.unlink()
+
+def test_two_trainings_at_once(rows40, tmp_path):
+    "Issue 30 item 6: two real trainings into one --out at once: exactly one writes it, the other is refused (exit 2)."
+    out = tmp_path/'m'
+    first = _long_training(rows40, out)
+    try:
+        t0 = time.monotonic()
+        while not (tmp_path/'.m.alloy_vib-lock').exists() and time.monotonic() - t0 < 60: time.sleep(0.1)
+        second = run_limited('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN)
+        assert second.returncode == 2 and 'another alloy_vib process' in second.stderr, second.stderr
+        assert first.poll() is None        # the first one is still training
+    finally: first.kill(); first.wait()
