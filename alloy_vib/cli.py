@@ -4,19 +4,34 @@
 
 # %% ../nbs/12_cli.ipynb #a405cf94
 from __future__ import annotations
-import json, sys, time
+import dataclasses, json, sys, time
 import numpy as np
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
-from .core import cli_errors, check_input_file, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table, UsageError, output_lock
+from .core import cli_errors, check_input_file, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table, UsageError, output_lock, check_seed
 from .data import load_hardness_data, default_data_path
 from .trained import HardnessModel, predict_table, predict_chunks, csv_text
 
 
 # %% auto #0
-__all__ = ['train_cli', 'predict_cli']
+__all__ = ['read_config', 'train_cli', 'predict_cli']
 
 # %% ../nbs/12_cli.ipynb #64f658c0
+def read_config(path) -> dict:
+    "The `params` of a settings file written by alloy_vib_tune (`--config`), each a known training or network setting; else a one-line error naming the file."
+    from alloy_vib.train import TrainSettings
+    from alloy_vib.model import VIBConfig
+    try: cfg = json.loads(check_input_file(path, 'settings file').read_bytes().decode('utf-8'))
+    except UnicodeDecodeError: raise ValueError(f"--config {path}: not a text file (binary content); expected the JSON "
+                                                f"settings file written by alloy_vib_tune") from None
+    except json.JSONDecodeError as e: raise ValueError(f"--config {path}: not JSON ({e}); expected the settings file written by alloy_vib_tune") from None
+    if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
+        raise ValueError(f"--config {path}: not a settings file written by alloy_vib_tune (no 'params')")
+    known = [f.name for f in dataclasses.fields(TrainSettings)] + [f.name for f in dataclasses.fields(VIBConfig) if f.name not in ('n_elements', 'has_load')]
+    bad = [k for k in cfg['params'] if k not in known]
+    if bad: raise ValueError(f"--config {path}: unknown setting {bad[0]!r} in 'params'; known settings are {', '.join(known)}")
+    return cfg['params']
+
 @call_parse
 def train_cli(data: str = None,            # CSV/Excel table of alloys (default: the bundled-path search for mmg_hardness.csv)
               out: str = 'alloy_vib_model', # output folder (written whole or not at all; a new folder or an earlier model)
@@ -36,13 +51,9 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
     from alloy_vib.train import train_vib, check_training_args   # here, so the other commands never load fastai
     with cli_errors('alloy_vib_train'):
         t0 = time.time()
+        check_seed(seed)
         kw = dict(epochs=epochs, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac)
-        if config is not None:
-            try: cfg = json.loads(check_input_file(config, 'settings file').read_text())
-            except json.JSONDecodeError as e: raise ValueError(f"{config}: not JSON ({e})") from None
-            if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
-                raise ValueError(f"{config}: not a settings file written by alloy_vib_tune (no 'params')")
-            kw.update(cfg['params'])
+        if config is not None: kw.update(read_config(config))
         check_training_args(**kw)
         src = default_data_path(data)
         check_output_dir(out, 'model', inputs=[src], force=force)      # before training, not after

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors', 'is_finite',
-           'is_whole', 'check_option', 'check_input_file', 'output_kind', 'check_output_dir', 'csv_table_kind',
-           'check_output_file', 'clean_stale', 'atomic_dir', 'atomic_file', 'write_json', 'write_table', 'save_figure',
-           'output_lock']
+__all__ = ['SEED_MAX', 'MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors',
+           'is_finite', 'is_whole', 'check_option', 'check_seed', 'check_input_file', 'output_kind', 'check_output_dir',
+           'csv_table_kind', 'check_output_file', 'clean_stale', 'atomic_dir', 'atomic_file', 'write_json',
+           'write_table', 'save_figure', 'output_lock']
 
 # %% ../nbs/00_core.ipynb #7cf8a580
 class UsageError(ValueError):
@@ -74,6 +74,12 @@ def is_whole(v) -> bool:
 def check_option(ok: bool, name: str, value, expected: str):
     "Raise `UsageError('--{name} must be {expected}, got {value}')` unless `ok`."
     if not ok: raise UsageError(f"--{name} must be {expected}, got {value}")
+
+SEED_MAX = 2**31 - 1   # seeds feed NumPy (< 2**32, after offsets of a few thousand) and PyTorch
+
+def check_seed(seed, name: str = 'seed'):
+    "A `UsageError` naming `--{name}` unless `seed` is a whole number from 0 to `SEED_MAX`."
+    check_option(is_whole(seed) and 0 <= seed <= SEED_MAX, name, seed, f'a whole number from 0 to {SEED_MAX}')
 
 # %% ../nbs/00_core.ipynb #90bb5069
 MAX_INPUT_BYTES = int(float(os.environ.get('ALLOY_VIB_MAX_INPUT_MB', 512)) * 2**20)

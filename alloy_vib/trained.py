@@ -50,8 +50,9 @@ _MAX_SIZES = dict(d=1024, latent_dim=1024, n_latent_tokens=256, n_heads=64, hidd
 def _read_model_files(path: Path):
     "model.json and weights.pt of a model folder, each checked: readable, well-formed, sizes bounded, numbers finite."
     f = check_input_file(path/'model.json', 'model.json', max_bytes=64 * 2**20)
-    try: info = json.loads(f.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]}); retrain the model") from None
+    try: info = json.loads(f.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError: raise ValueError(f"{f}: not a text file (binary content); expected the model.json written by alloy_vib_train") from None
+    except ValueError as e: raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]}); retrain the model") from None
     if not isinstance(info, dict) or info.get('format') != 'alloy_vib-model':
         raise ValueError(f"{f}: not an alloy_vib model file")
     if info.get('version') != MODEL_FORMAT:
@@ -107,7 +108,12 @@ class HardnessModel:
 
     def predict_members(self, X, load=None, batch_size: int = 1024, threads: int|None = 1, n_jobs: int|None = None):
         "The predicted target (n_models, n) of every network for fractions `X` (n, k) and loads (n,): all networks in one call per chunk."
-        X = np.asarray(X, dtype=np.float32); L = self._load_vector(load, len(X))
+        try: X = np.asarray(X, dtype=np.float32)
+        except (ValueError, TypeError): X = None     # formula strings, dicts, a table
+        if X is None or X.ndim != 2 or X.shape[1] != len(self.elements):
+            raise TypeError(f"predict_members needs fractions X of shape (n, {len(self.elements)}) over model.elements; for formulas, "
+                            f"dicts or tables use model.predict, or convert them with model.fractions first")
+        L = self._load_vector(load, len(X))
         order = np.argsort((X > 0).sum(1), kind='stable')   # chunks of alloys with as many elements: fewer padded tokens
         X, L = X[order], (None if L is None else L[order])
         starts = range(0, len(X), batch_size)
@@ -252,6 +258,7 @@ class HardnessModel:
     def load(cls, path):
         "Load a model folder written by `save`, checking it whole (see above); nothing arbitrary is unpickled."
         path = Path(path)
+        if path.is_file(): raise ValueError(f"{path}: is a file; expected a model folder written by alloy_vib_train (model.json, weights.pt)")
         if not (path/'model.json').exists(): raise FileNotFoundError(f"{path}: not a saved alloy_vib model (no model.json)")
         info, state = _read_model_files(path)
         cfg, elements, n = info['config'], info['elements'], info['n_models']

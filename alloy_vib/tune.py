@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 from fastcore.script import call_parse, store_true
-from .core import cli_errors, check_output_file, check_option, is_whole, write_json, save_figure, UsageError
+from .core import cli_errors, check_output_file, check_option, check_seed, is_whole, write_json, save_figure, UsageError
 from .data import AlloyData, load_hardness_data
 from .train import group_folds, train_vib
 
@@ -117,6 +117,7 @@ def tune_cli(data: str = None,           # CSV/Excel table of alloys (default: t
         check_option(is_whole(trials) and 1 <= trials <= 100_000, 'trials', trials, 'a whole number ≥ 1')
         check_option(epochs is None or (is_whole(epochs) and epochs >= 1), 'epochs', epochs, 'a whole number ≥ 1')
         check_option(is_whole(folds) and 2 <= folds <= 20, 'folds', folds, 'a whole number from 2 to 20')
+        check_seed(seed)
         check_option(is_whole(n_models) and 1 <= n_models <= 20, 'n_models', n_models, 'a whole number from 1 to 20')
         out = Path(out)
         storage = storage or f"sqlite:///{out.with_suffix('.optuna.db').resolve()}"

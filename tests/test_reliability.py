@@ -530,3 +530,64 @@ def test_two_trainings_at_once(rows40, tmp_path):
         assert second.returncode == 2 and 'another alloy_vib process' in second.stderr, second.stderr
         assert first.poll() is None        # the first one is still training
     finally: first.kill(); first.wait()
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Issue 30 item 14: one-line errors that name the file or option and say what was expected.
+
+def test_binary_model_and_config_files(cli, small_model, tmp_path):
+    "Issue 30 item 14: --model or --config pointing at a binary file: a line naming it and what was expected, not a codec error."
+    binary = tmp_path/'bin.json'; binary.write_bytes(bytes(range(256))*8)
+    m = copy_model(small_model, tmp_path/'m'); (m/'model.json').write_bytes(binary.read_bytes())
+    for prog, args, expected in [('alloy_vib_predict', ['--model', m, *PREDICT], f"{m/'model.json'}: not a text file (binary content)"),
+                                 ('alloy_vib_predict', ['--model', binary, *PREDICT], f"{binary}: is a file; expected a model folder"),
+                                 ('alloy_vib_design', ['--model', binary, '--target', 1000, '--load', 1, '--out', tmp_path/'d.csv'],
+                                  f"--model {binary}: is a file; expected"),
+                                 ('alloy_vib_train', ['--config', binary, '--out', tmp_path/'t'], f"--config {binary}: not a text file")]:
+        msg = one_line_error(cli(prog, *args))
+        assert expected in msg and 'codec' not in msg, msg
+
+def test_unknown_config_key(cli, rows40, tmp_path):
+    "Issue 30 item 14: an unknown key in a --config file is named with the file, before any data is read."
+    cfg = tmp_path/'best.json'; cfg.write_text(json.dumps(dict(format='alloy_vib-tuned', params=dict(lr=0.01, foo=1))))
+    msg = one_line_error(cli('alloy_vib_train', '--data', rows40, '--config', cfg, '--out', tmp_path/'m', *TRAIN))
+    assert f"--config {cfg}: unknown setting 'foo'" in msg and 'latent_dim' in msg, msg
+
+@pytest.mark.parametrize('seed', [-1, 2**70])
+@pytest.mark.parametrize('prog', ['alloy_vib_train', 'alloy_vib_tune', 'alloy_vib_evaluate'])
+def test_bad_seed_named_before_reading_data(cli, tmp_path, prog, seed):
+    "Issue 30 item 14: --seed -1 and 2**70 are refused naming --seed, before the data is read (the data path does not exist)."
+    out = tmp_path/('m' if prog == 'alloy_vib_train' else 'o.json')
+    msg = one_line_error(cli(prog, '--data', tmp_path/'absent.csv', '--seed', seed, '--out', out), code=2)
+    assert f'--seed must be a whole number from 0 to 2147483647, got {seed}' in msg, msg
+
+def test_design_bad_seed(cli, small_model, tmp_path):
+    "Issue 30 item 14: alloy_vib_design --seed 2**70 names --seed."
+    msg = one_line_error(cli('alloy_vib_design', '--model', small_model, '--target', 1000, '--load', 1, '--seed', 2**70,
+                             '--out', tmp_path/'d.csv'), code=2)
+    assert '--seed must be a whole number' in msg, msg
+
+def test_table_of_identical_rows(cli, rows40, tmp_path):
+    "Issue 30 item 14: a table whose rows are all one composition: a line naming the file and why, not sklearn's n_splits."
+    d = pd.read_csv(rows40); bad = tmp_path/'same.csv'; pd.concat([d.head(1)]*20).to_csv(bad, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', *TRAIN))
+    assert str(bad) in msg and 'all 20 rows are one composition' in msg and 'n_splits' not in msg, msg
+
+def test_design_out_dot(cli, small_model, tmp_path):
+    "Issue 30 item 14: alloy_vib_design --out . is a usage error (exit 2) naming --out."
+    msg = one_line_error(cli('alloy_vib_design', '--model', small_model, '--target', 1000, '--load', 1, '--out', '.', cwd=tmp_path), code=2)
+    assert '--out .: the CSV output needs a name ending in .csv' in msg, msg
+
+def test_empty_load_cell(cli, rows40, tmp_path):
+    "Issue 30 item 14: an empty load cell in a training table: 'empty cell; expected a load in N', not np.float64(nan)."
+    d = pd.read_csv(rows40, dtype=str, keep_default_na=False); d.loc[2, 'Load'] = ''
+    bad = tmp_path/'t.csv'; d.to_csv(bad, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', *TRAIN))
+    assert f"{bad}, row 4, column 'Load': empty cell; expected a load in N" in msg and 'np.float64' not in msg, msg
+
+def test_predict_members_given_a_formula(small_model):
+    "Issue 30 item 14: predict_members given a formula says what it needs, not a raw NumPy error."
+    from alloy_vib.trained import HardnessModel
+    m = HardnessModel.load(small_model)
+    for bad in ('Fe41B35Nb24', ['Fe41B35Nb24'], np.ones(3)):
+        with pytest.raises(TypeError, match=r'predict_members needs fractions X of shape \(n, \d+\).*model.predict'):
+            m.predict_members(bad, 1)
