@@ -8,15 +8,29 @@ import json, sys, time
 import numpy as np
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
-from .core import cli_errors, check_input_file, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table, UsageError
+from .core import cli_errors, check_input_file, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table, UsageError, output_lock, check_seed
 from .data import load_hardness_data, default_data_path
 from .trained import HardnessModel, predict_table, predict_chunks, csv_text
 
 
 # %% auto #0
-__all__ = ['train_cli', 'predict_cli']
+__all__ = ['read_config', 'train_cli', 'predict_cli']
 
 # %% ../nbs/12_cli.ipynb #64f658c0
+def read_config(path) -> dict:
+    "The `params` of a settings file written by alloy_vib_tune (`--config`), each a known training or network setting; else a one-line error naming the file."
+    from alloy_vib.train import TRAIN_FIELDS, SHAPE_FIELDS
+    try: cfg = json.loads(check_input_file(path, 'settings file').read_bytes().decode('utf-8'))
+    except UnicodeDecodeError: raise ValueError(f"--config {path}: not a text file (binary content); expected the JSON "
+                                                f"settings file written by alloy_vib_tune") from None
+    except json.JSONDecodeError as e: raise ValueError(f"--config {path}: not JSON ({e}); expected the settings file written by alloy_vib_tune") from None
+    if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
+        raise ValueError(f"--config {path}: not a settings file written by alloy_vib_tune (no 'params')")
+    known = TRAIN_FIELDS + SHAPE_FIELDS
+    bad = [k for k in cfg['params'] if k not in known]
+    if bad: raise ValueError(f"--config {path}: unknown setting {bad[0]!r} in 'params'; known settings are {', '.join(known)}")
+    return cfg['params']
+
 @call_parse
 def train_cli(data: str = None,            # CSV/Excel table of alloys (default: the bundled-path search for mmg_hardness.csv)
               out: str = 'alloy_vib_model', # output folder (written whole or not at all; a new folder or an earlier model)
@@ -36,30 +50,24 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
     from alloy_vib.train import train_vib, check_training_args   # here, so the other commands never load fastai
     with cli_errors('alloy_vib_train'):
         t0 = time.time()
+        check_seed(seed)
         typed = {k: v for k, v in dict(epochs=epochs, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac).items()
                  if v is not None}   # the options typed on the command line: they beat --config
-        kw = {}
-        if config is not None:
-            try: cfg = json.loads(check_input_file(config, 'settings file').read_text())
-            except json.JSONDecodeError as e: raise ValueError(f"{config}: not JSON ({e})") from None
-            if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
-                raise ValueError(f"{config}: not a settings file written by alloy_vib_tune (no 'params')")
-            try: check_training_args(**cfg['params'])
-            except UsageError as e: raise UsageError(f"{config}: {e}") from None
-            kw.update(cfg['params'])
+        kw = {} if config is None else read_config(config)
         kw.update(typed)
         settings, _ = check_training_args(**kw)
         src = default_data_path(data)
         check_output_dir(out, 'model', inputs=[src], force=force)      # before training, not after
-        d = load_hardness_data(src, target=target, load_col=load_col, formula_col=formula_col)
-        print(f"data: {d}")
-        model = train_vib(d, seed=seed, progress=not quiet, **kw)
-        seconds = time.time() - t0
-        metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=model.n_models, config=config, seconds=round(seconds, 2),
-                       held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'])
-        with atomic_dir(out) as tmp:
-            model.write_files(tmp)
-            (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
+        with output_lock(out):      # a second training into the same --out is refused while this one runs
+            d = load_hardness_data(src, target=target, load_col=load_col, formula_col=formula_col)
+            print(f"data: {d}")
+            model = train_vib(d, seed=seed, progress=not quiet, **kw)
+            seconds = time.time() - t0
+            metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=model.n_models, config=config, seconds=round(seconds, 2),
+                           held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'])
+            with atomic_dir(out) as tmp:
+                model.write_files(tmp)
+                (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
         v = metrics.get('valid', metrics['train'])
         print(f"trained {model.n_models}{'' if model.n_models == settings.n_models else ' of ' + str(settings.n_models)} network(s) on {len(d)} alloys in {seconds:.1f} s: "
               f"{'held-out' if 'valid' in metrics else 'training'} MAE {v['mae']:.1f}, "
@@ -70,7 +78,7 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
 def predict_cli(model: str = None,       # model folder written by alloy_vib_train (required)
                 formula: str = None,     # one composition, e.g. Fe41B35Nb24
                 input: str = None,       # CSV/Excel with a formula column or element columns (and optionally load)
-                load: float = None,      # indentation load in N (for every row)
+                load: float = None,      # indentation load in N: every row's, or with a load column only its blank cells' 
                 out: str = None,         # write the predictions to this CSV (default: print them)
                 force: store_true = False):  # allow --out to replace a file alloy_vib did not write
     """Predict Vickers hardness with a trained alloy_vib model. Columns: formula, load, hv_std (ensemble spread), hv_lo and
@@ -78,7 +86,7 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
     with cli_errors('alloy_vib_predict'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if (formula is None) == (input is None): raise UsageError("give exactly one of --formula or --input")
-        if out: check_output_file(out, 'csv', inputs=[input, model], force=force)
+        if out: check_output_file(out, 'csv', inputs=[input, model], force=force, table='predictions')
         m = HardnessModel.load(model)
         if formula is not None:
             res = predict_table(m, formula=formula, load=load)
@@ -90,11 +98,11 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
                       if m.has_load else "") + ")" + (f": its 90 % interval is {r.hv_hi - r.hv_lo:.0f} {m.target} wide" if np.isfinite(r.hv_lo)
                       else ""), file=sys.stderr)
             return
-        n, n_out, width = 0, 0, np.zeros(2)   # rows, rows out of the domain, sums of interval widths (in, out)
+        n, n_out, width, filled = 0, 0, np.zeros(2), []   # rows, rows out of the domain, sums of interval widths (in, out), loads filled
         bar = tqdm(desc='predicting', unit=' rows', file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
         def stream(f):
             nonlocal n, n_out, width
-            for res in predict_chunks(m, input, load):
+            for res in predict_chunks(m, input, load, filled=filled):
                 f.write(csv_text(res, header=n == 0))
                 w, o = (res.hv_hi - res.hv_lo).to_numpy(), ~res.in_domain.to_numpy()
                 n += len(res); n_out += int(o.sum()); width += [w[~o].sum(), w[o].sum()]; bar.update(len(res))
@@ -102,6 +110,9 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
             with atomic_file(out) as tmp, open(tmp, 'w', newline='') as f: stream(f)
         else: stream(sys.stdout)
         bar.close()
+        if load is not None and filled:   # the table has a load column: --load filled only its blank cells
+            print(f"alloy_vib_predict: note: --load {load:g} N filled {sum(filled)} blank load cell(s) of {input}; the other "
+                  f"{n - sum(filled)} row(s) kept the load in their own load column", file=sys.stderr)
         widths = ("" if not (m.calibration and n_out) else f": their mean 90 % interval is {width[1]/n_out:.0f} {m.target} wide" +
                   (f", against {width[0]/(n - n_out):.0f} inside" if n > n_out else ""))
         print(f"{'wrote' if out else 'predicted'} {n} rows{f' to {out}' if out else ''}; {n_out} outside the training "

@@ -13,7 +13,7 @@ from fastai.callback.progress import ProgressCallback
 from fastprogress.fastprogress import IN_NOTEBOOK
 from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .core import UsageError, check_option, is_finite, is_whole
-from .data import AlloyData, element_properties
+from .data import AlloyData, element_properties, check_physical_ranges
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
 from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip, PlainProgress, decay_groups, fused_adam
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
@@ -167,6 +167,10 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
               **kwargs) -> HardnessModel:          # `TrainSettings` fields (epochs=40, n_models=2, …) and `VIBConfig` fields
     "Train the VIB-attention model on `data`: `settings` or `TrainSettings` fields and `VIBConfig` fields as keywords."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
+    if len(np.unique(data.groups)) < 2:
+        raise ValueError(f"{data.source}: all {len(data)} rows are one composition ({data.formulas[0]}); training needs at least "
+                         f"2 different compositions (its folds and hold-outs are grouped by composition)")
+    check_physical_ranges(data)
     s, shape = check_training_args(**kwargs)
     if settings is not None:
         if set(kwargs) & set(TRAIN_FIELDS): raise UsageError("give the training settings as `settings` or as keywords, not both")
