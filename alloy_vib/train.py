@@ -104,8 +104,9 @@ def member_holdouts(data: AlloyData, n_models: int, valid_frac: float, seed: int
 
 # %% ../nbs/05_train.ipynb #30f1375f
 def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: VIBConfig, s: TrainSettings,
-                 progress: bool = False):
-    "Fit one network per member (train rows, hold-out rows, seed) together; returns the `VIBAttentionNet`, history and attention log."
+                 progress: bool = False, init: list|None = None):
+    """Fit one network per member (train rows, hold-out rows, seed) together; returns the `VIBAttentionNet`, history and
+    attention log. `init[e]`, where given, is a one-network module whose weights and scalers network e starts from."""
     seeds = [seed for _, _, seed in members]
     net = VIBAttentionNet(cfg, element_properties(data.elements).values, seeds)
     n = len(data); nb = max(1, math.ceil(n/s.bs)); nbv = math.ceil(n/4096)
@@ -116,6 +117,10 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     w = torch.zeros(len(members), n)
     for e, (tr, _, _) in enumerate(members): w[e, tr] = 1
     net.set_scalers(X, L, weight=w)
+    dst = net.state_dict()
+    for e, src in enumerate(init or []):   # a warm start
+        for k, v in ({} if src is None else src.state_dict()).items():
+            if k not in SHARED_BUFFERS: dst[k][e].copy_(v[0])
     cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience), AttentionLogger(data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
     if s.grad_clip: cbs.append(MemberGradClip(s.grad_clip))
@@ -158,6 +163,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
               progress: bool = False,              # print per-epoch progress and a line per network
               threads: int|None = None,            # torch intra-op threads while training (None: leave as set)
               settings: TrainSettings|None = None, # how to train (default: the evaluated setting)
+              init: HardnessModel|None = None,     # warm start: member m from network m mod n of `init`
               **kwargs) -> HardnessModel:          # `TrainSettings` fields (epochs=40, n_models=2, …) and `VIBConfig` fields
     "Train the VIB-attention model on `data`: `settings` or `TrainSettings` fields and `VIBConfig` fields as keywords."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
@@ -170,7 +176,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
         if set(kwargs) & set(TRAIN_FIELDS): raise UsageError("give the training settings as `settings` or as keywords, not both")
         s = settings
     cfg = VIBConfig(n_elements=len(data.elements), has_load=data.has_load, **shape)
-    y_mu, y_sd = data.y.mean(), data.y.std()
+    y_mu, y_sd = (data.y.mean(), data.y.std()) if init is None else (init.y_mu, init.y_sd)
     splits = member_holdouts(data, s.n_models, s.valid_frac, seed)
     # without member hold-outs, `calib_folds` extra networks trained on all but one fold each give held-out predictions
     cross_fit = group_folds(data.groups, s.calib_folds, seed + 1000) if s.valid_frac <= 0 and s.calib_folds > 1 else []
@@ -179,7 +185,8 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
     if progress: print(f"training {s.n_models} network(s) on {len(splits[0][0])} alloys each, {len(splits[0][1])} held out "
                        f"(composition groups)" + (f", and {len(cross_fit)} cross-fitted networks for calibration" if cross_fit else "")
                        + ", all at once", flush=True)
-    with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress)
+    warm = None if init is None else [init.net.member(m % init.n_models) for m in range(s.n_models)]   # and init's y scale
+    with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress, warm)
     for e in range(len(members)):
         if not all(torch.isfinite(v[e]).all() for k, v in net.state_dict().items() if k not in SHARED_BUFFERS):
             raise ValueError(f"{'network ' + str(e + 1) if e < s.n_models else 'calibration network ' + str(e - s.n_models + 1)} "
