@@ -106,11 +106,20 @@ def unique_rows(A) -> tuple[np.ndarray, np.ndarray]:
     "Indices `first` of the distinct rows of `A` (a 2-d array or a DataFrame) and `inv` (n,), with `A[first][inv]` equal to `A`: by hashing, O(n)."
     df = A if isinstance(A, pd.DataFrame) else pd.DataFrame(np.asarray(A))
     if len(df) == 0: return np.zeros(0, int), np.zeros(0, int)
-    inv = pd.factorize(pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
+    inv = pd.factorize(_row_hashes(A) if not isinstance(A, pd.DataFrame) and np.asarray(A).dtype.kind in 'fiu'
+                       else pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
     first = np.unique(inv, return_index=True)[1]                                   # first row of each hash
+    if len(first) == len(df): return first, inv        # all hashes differ: the rows differ (only a collision could merge two)
     if not df.iloc[first].iloc[inv].reset_index(drop=True).equals(df.reset_index(drop=True)):
         first = inv = np.arange(len(df))     # two different rows with one hash: call every row distinct, still exact
     return first, inv
+
+def _row_hashes(A) -> np.ndarray:
+    "A 64-bit hash of each row of the numeric matrix `A`: its float64 bit patterns times fixed odd constants, summed (one pass)."
+    B = np.ascontiguousarray(np.atleast_2d(np.asarray(A, dtype=np.float64))) + 0.0      # + 0.0: -0.0 and 0.0 hash alike
+    with np.errstate(over='ignore'):      # uint64 arithmetic wraps modulo 2**64
+        mult = (np.arange(1, B.shape[1] + 1, dtype=np.uint64)*np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)   # odd, distinct
+        return (B.view(np.uint64)*mult).sum(1, dtype=np.uint64)
 
 def formulas_from_matrix(X, elements, decimals: int = 2, dedupe: bool = True) -> list:
     "`formula_from_fractions` for every row of `X` (n, k): each distinct row once, only its non-zero entries (fast for large tables)."

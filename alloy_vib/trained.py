@@ -437,8 +437,14 @@ def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
     return np.concatenate([x for x, _ in parts]), (np.concatenate([l for _, l in parts]) if model.has_load else None)
 
 def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000, filled: list|None = None):
-    "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order (`load`, `filled`: see `input_chunks`)."
-    for X, L in input_chunks(model, input, load, chunk_rows, filled): yield round_output(_last_pred(model.predict_frame(X, L)))
+    "Predictions (DataFrames, prediction last, rounded) for successive chunks of the table file `input`, in row order (`load`, `filled`: see `input_chunks`); chunk k is predicted in a worker thread while chunk k+1 is read and chunk k−1 is written."
+    with ThreadPoolExecutor(1) as ex:
+        pending = None
+        for X, L in input_chunks(model, input, load, chunk_rows, filled):
+            nxt = ex.submit(lambda X, L: round_output(_last_pred(model.predict_frame(X, L))), X, L)
+            if pending is not None: yield pending.result()
+            pending = nxt
+        if pending is not None: yield pending.result()
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column, rounded (`round_output`)."
