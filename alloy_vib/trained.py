@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, scipy.sparse, torch
-from sklearn.linear_model import LinearRegression
 from .core import check_input_file, atomic_dir, short
 from .data import (AlloyData, composition_matrix, element_properties, formula_from_fractions, formulas_from_matrix,
                             load_column, iter_table, frame_fractions, LOAD_COLUMNS, _numeric, _check_loads, to_vocabulary,
@@ -316,6 +315,7 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str =
     feats = {'distance': np.asarray(distance, float)}
     if load_gap is not None: feats['load_gap'] = np.nan_to_num(np.asarray(load_gap, float))
     A = np.column_stack([np.ones(len(r)), *feats.values()])
+    from sklearn.linear_model import LinearRegression   # here: importing scikit-learn costs prediction a second at start-up
     coef = LinearRegression(fit_intercept=False, positive=True).fit(A, r).coef_   # mean |error| ≈ c0 + Σ c_j·feature_j, c ≥ 0
     coef[0] = max(coef[0], SCALE_FLOOR*r.mean(), 1e-9)
     scale = dict(intercept=float(coef[0]), **{k: float(c) for k, c in zip(feats, coef[1:])})
