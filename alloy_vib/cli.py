@@ -14,9 +14,14 @@ from .trained import HardnessModel, predict_table, predict_chunks, csv_text
 
 
 # %% auto #0
-__all__ = ['read_config', 'train_cli', 'predict_cli']
+__all__ = ['round_metrics', 'read_config', 'train_cli', 'predict_cli']
 
 # %% ../nbs/12_cli.ipynb #64f658c0
+def round_metrics(m):
+    "`m` (nested dicts of metrics) with errors in the target's unit (mae, rmse) to 0.1 and R² to 0.001."
+    if isinstance(m, dict): return {k: round(v, 3) if k == 'r2' else round(v, 1) if k in ('mae', 'rmse') else round_metrics(v) for k, v in m.items()}
+    return m
+
 def read_config(path) -> dict:
     "The `params` of a settings file written by alloy_vib_tune (`--config`), each a known training or network setting; else a one-line error naming the file."
     from alloy_vib.train import TRAIN_FIELDS, SHAPE_FIELDS
@@ -63,15 +68,18 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
             print(f"data: {d}")
             model = train_vib(d, seed=seed, progress=not quiet, **kw)
             seconds = time.time() - t0
-            metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=model.n_models, config=config, seconds=round(seconds, 2),
-                           held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'])
+            metrics = dict(round_metrics(model.meta['metrics']), n_rows=len(d), n_models=model.n_models, config=config, seconds=round(seconds, 2),
+                           held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'],
+                           weak_networks=model.meta.get('weak_networks', {}))
             with atomic_dir(out) as tmp:
                 model.write_files(tmp)
                 (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
         v = metrics.get('valid', metrics['train'])
         print(f"trained {model.n_models}{'' if model.n_models == settings.n_models else ' of ' + str(settings.n_models)} network(s) on {len(d)} alloys in {seconds:.1f} s: "
               f"{'held-out' if 'valid' in metrics else 'training'} MAE {v['mae']:.1f}, "
-              f"RMSE {v['rmse']:.1f}, R² {v['r2']:.3f} ({target}) -> {out}")
+              f"RMSE {v['rmse']:.1f}, R² {v['r2']:.3f} ({target}) -> {out}" + "".join(
+                  f"; network {i}/{kw['n_models']} dropped ({kind}: {why})" for kind in ('failed', 'weak')
+                  for i, why in metrics[f'{kind}_networks'].items()))
 
 # %% ../nbs/12_cli.ipynb #ca3a190c
 @call_parse
@@ -91,7 +99,7 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
         if formula is not None:
             res = predict_table(m, formula=formula, load=load)
             if out: print(f"wrote {len(res)} prediction to {write_table(res, out)}")
-            else: print(res.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            else: print(res.to_string(index=False))     # rounded as the CSV is (`round_output`)
             r = res.iloc[0]
             if not r.in_domain:
                 print(f"{r.formula} is outside the training domain (distance {r.distance:.3g}" + (f", load gap {r.load_gap:.2g} decades"

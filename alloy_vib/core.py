@@ -247,7 +247,7 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
 # %% ../nbs/00_core.ipynb #ed1e43d0
 @contextmanager
 def output_lock(path, option: str = '--out'):
-    "Hold the lock file of output `path` for the block; `UsageError` if a live process holds it (see above)."
+    "Hold the lock file `.{name}.alloy_vib-lock` beside output `path` for the block; `UsageError` naming the holder's pid if another live process holds it (a dead holder's lock is taken over)."
     p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
     lock = p.with_name(f'.{p.name}{_TMP}lock')
     for _ in range(3):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #876f90f5
 from __future__ import annotations
-import csv, hashlib, os, re, urllib.request, warnings
+import csv, functools, hashlib, os, re, urllib.request, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -106,25 +106,47 @@ def unique_rows(A) -> tuple[np.ndarray, np.ndarray]:
     "Indices `first` of the distinct rows of `A` (a 2-d array or a DataFrame) and `inv` (n,), with `A[first][inv]` equal to `A`: by hashing, O(n)."
     df = A if isinstance(A, pd.DataFrame) else pd.DataFrame(np.asarray(A))
     if len(df) == 0: return np.zeros(0, int), np.zeros(0, int)
-    inv = pd.factorize(pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
+    inv = pd.factorize(_row_hashes(A) if not isinstance(A, pd.DataFrame) and np.asarray(A).dtype.kind in 'fiu'
+                       else pd.util.hash_pandas_object(df, index=False).to_numpy())[0]   # a 64-bit hash per row
     first = np.unique(inv, return_index=True)[1]                                   # first row of each hash
+    if len(first) == len(df): return first, inv        # all hashes differ: the rows differ (only a collision could merge two)
     if not df.iloc[first].iloc[inv].reset_index(drop=True).equals(df.reset_index(drop=True)):
         first = inv = np.arange(len(df))     # two different rows with one hash: call every row distinct, still exact
     return first, inv
 
-def formulas_from_matrix(X, elements, decimals: int = 2) -> list:
+def _row_hashes(A) -> np.ndarray:
+    "A 64-bit hash of each row of the numeric matrix `A`: its float64 bit patterns times fixed odd constants, summed (one pass)."
+    B = np.ascontiguousarray(np.atleast_2d(np.asarray(A, dtype=np.float64))) + 0.0      # + 0.0: -0.0 and 0.0 hash alike
+    with np.errstate(over='ignore'):      # uint64 arithmetic wraps modulo 2**64
+        mult = (np.arange(1, B.shape[1] + 1, dtype=np.uint64)*np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)   # odd, distinct
+        return (B.view(np.uint64)*mult).sum(1, dtype=np.uint64)
+
+def formulas_from_matrix(X, elements, decimals: int = 2, dedupe: bool = True) -> list:
     "`formula_from_fractions` for every row of `X` (n, k): each distinct row once, only its non-zero entries (fast for large tables)."
     X = np.asarray(X, dtype=float)
     if len(X) == 0: return []
-    order = np.argsort(elements, kind='stable')                 # alphabetical
-    first, inv = unique_rows(np.round(X[:, order]*100, decimals))
-    P = np.round(X[first][:, order]*100, decimals)
-    r, c = np.nonzero(P > 0)                                    # row by row, each row's elements alphabetical
-    els = [elements[j] for j in order]
-    parts = [els[j] + f"{v:.{decimals}f}".rstrip('0').rstrip('.') for j, v in zip(c.tolist(), P[r, c].tolist())]
-    b = np.searchsorted(r, np.arange(len(P) + 1)).tolist()     # row i's parts are parts[b[i]:b[i+1]]
-    f = [''.join(parts[b[i]:b[i+1]]) for i in range(len(P))]
-    return [f[i] for i in inv.tolist()]
+    if dedupe:                                                   # each distinct row once (`dedupe=False`: rows known distinct)
+        first, inv = unique_rows(np.round(X*100, decimals))
+        if len(first) < len(X):
+            f = formulas_from_matrix(X[first], elements, decimals, dedupe=False)
+            return [f[i] for i in inv.tolist()]
+    rank = np.argsort(np.argsort(elements, kind='stable'))      # each column's alphabetical place
+    r, c = np.nonzero(X > 0)
+    v = np.round(X[r, c]*100, decimals); keep = v > 0
+    o = np.lexsort((rank[c[keep]], r[keep]))                     # row by row, each row's elements alphabetical
+    r, c, v = r[keep][o], c[keep][o], v[keep][o]
+    els = np.array(list(elements), dtype=object)
+    parts = els[c] + (_amount_strings(decimals)[np.rint(v*10**decimals).astype(np.int64)] if decimals <= 3 else   # 'Fe' + '41'
+                      np.array([f"{x:.{decimals}f}".rstrip('0').rstrip('.') for x in v.tolist()], dtype=object))
+    b = np.searchsorted(r, np.arange(len(X) + 1))              # row i's parts are parts[b[i]:b[i+1]]
+    f = np.full(len(X), '', dtype=object); has = b[1:] > b[:-1]
+    if has.any(): f[has] = np.add.reduceat(parts, b[:-1][has])   # each row's parts joined (in C, no Python loop)
+    return f.tolist()
+
+@functools.lru_cache(maxsize=4)
+def _amount_strings(decimals: int) -> np.ndarray:
+    "Every at.% amount 0…100 with `decimals` decimals, as formulas write it ('41', '17.5'): index = amount·10**decimals."
+    return np.array([f"{k/10**decimals:.{decimals}f}".rstrip('0').rstrip('.') for k in range(100*10**decimals + 1)], dtype=object)
 
 # %% ../nbs/01_data.ipynb #14201531
 @dataclass

@@ -15,14 +15,14 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from .core import cli_errors, check_output_file, save_figure, write_table, UsageError, check_option, check_seed, is_finite, is_whole
 from .data import AlloyData, family_names
-from .trained import HardnessModel, torch_threads, domain_of
+from .trained import HardnessModel, torch_threads, domain_of, round_output
 
 # %% auto #0
 __all__ = ['MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'OUTPUT_COLUMNS', 'allowed_mask', 'LatentClusters',
            'cluster_hard_latents', 'sample_latents', 'predict_decoded', 'decode_top', 'optimize_latents', 'check_step',
            'check_design_args', 'sparsify_round', 'check_designs', 'DesignSettings', 'nearest_training',
-           'candidate_table', 'select_diverse', 'design_alloys', 'plot_candidates', 'panel_update', 'design_panel',
-           'design_cli']
+           'candidate_table', 'step_decimals', 'select_diverse', 'design_alloys', 'plot_candidates', 'panel_update',
+           'design_panel', 'design_cli']
 
 # %% ../nbs/08_design.ipynb #f3e55fac
 def allowed_mask(model: HardnessModel, data: AlloyData|None = None, elements=None) -> np.ndarray:
@@ -133,10 +133,15 @@ def optimize_latents(model: HardnessModel,          # trained model (`HardnessMo
                      sparse_weight: float = 1.0,     # weight of the decoder mass outside the K kept elements
                      net: int = 0,                   # the ensemble member whose decoder proposes compositions
                      progress: bool = False):        # show a progress bar over the steps
-    """Adam on z towards `target` for the decoded composition: (optimised z, decoded top-K compositions (n, k) over
-    `model.elements` (numpy), mean loss per step). Round the compositions with `sparsify_round` and predict them with
-    `model.predict_frame` (or use `design_alloys`, which does all of it and ranks the candidates). For example:
+    """Adam on z towards `target` for the decoded composition. Returns (optimised z (n_starts, latent_dim), decoded top-K
+    compositions (n_starts, k) over `model.elements` (numpy), mean loss per step), one row per starting latent,
+    n_starts = len(z0). Different starts can decode to the same composition, so rows may repeat (`np.unique(X, axis=0)`
+    removes them; `design_alloys` deduplicates after rounding). Round the compositions with `sparsify_round` and predict
+    them with `model.predict_frame` (or use `design_alloys`, which does all of it and ranks the candidates). For example:
 
+        from alloy_vib.trained import HardnessModel
+        model = HardnessModel.load('alloy_vib_model')                     # a folder written by alloy_vib_train
+        data = model.training_data()                                      # its training table (the recorded file, unchanged)
         cl = cluster_hard_latents(model, data, load=0.01)                 # hard training alloys in latent space
         z0, _ = sample_latents(cl, 16)                                    # starting points around them
         z, X, loss = optimize_latents(model, z0, 2000, 0.01, elements=['B', 'Fe', 'Nb', 'Co'], prior=cl, max_elements=4)
@@ -306,12 +311,20 @@ def candidate_table(model: HardnessModel, data: AlloyData, X, load, target, sett
     out = pd.concat([out, near], axis=1)
     for c in ('distance', 'load_gap', 'in_domain'): out[c] = pred[c].to_numpy() if c in pred else np.nan
     out['cluster'] = -1 if cluster is None else np.asarray(cluster)[first]
+    out['load'], out['target'], out['model_id'] = np.nan if load is None else float(load), float(target), model.model_id
+    out = round_output(out, model.elements, step_decimals(s.step))      # rounded before ranking: the table ranks what it shows
     out['score'] = (out.hv_pred - float(target)).abs() + out.hv_std.fillna(0)
     return out
 
-def select_diverse(cands: pd.DataFrame, elements, n: int, min_diversity: float = 0.02) -> pd.DataFrame:
-    "Rank (in-domain first, then by score) and take a diverse top `n` (see above); adds `rank` (1-based)."
-    c = cands.sort_values(['in_domain', 'score'], ascending=[False, True], kind='stable').reset_index(drop=True)
+def step_decimals(step: float) -> int:
+    "Decimals that show every multiple of `step` exactly (0.005: 3, 0.0025: 4)."
+    return next(d for d in range(12) if abs(round(step*10**d) - step*10**d) < 1e-9)
+
+def select_diverse(cands: pd.DataFrame, elements, n: int, min_diversity: float = 0.02, tolerance: float|None = None) -> pd.DataFrame:
+    "Rank candidates (within `tolerance` of the target first, default 2 %; then in the domain; then by `score` = |hv_pred − target| + hv_std) and take a diverse top `n`: each differs from those taken by ≥ `min_diversity` in some fraction, filled up from the rest; adds `rank` (1-based)."
+    tol = 0.02*cands.target if tolerance is None else tolerance
+    c = cands.assign(_reach=(cands.hv_pred - cands.target).abs() <= tol)
+    c = c.sort_values(['_reach', 'in_domain', 'score'], ascending=[False, False, True], kind='stable').drop(columns='_reach').reset_index(drop=True)
     X = c[list(elements)].to_numpy(float)
     taken = []
     for i in range(len(c)):
@@ -323,7 +336,7 @@ def select_diverse(cands: pd.DataFrame, elements, n: int, min_diversity: float =
     return sel
 
 OUTPUT_COLUMNS = ['hv_pred', 'hv_std', 'hv_lo', 'hv_hi', 'family', 'nearest_formula', 'nearest_hv', 'nearest_load', 'distance',
-                  'load_gap', 'in_domain', 'cluster']
+                  'load_gap', 'in_domain', 'cluster', 'load', 'target', 'model_id']
 
 def design_alloys(model: HardnessModel,                 # trained model (`HardnessModel.load` of an alloy_vib_train folder, or `train_vib`'s)
                   target: float,                        # hardness to reach, in the model's unit (HV)
@@ -331,7 +344,9 @@ def design_alloys(model: HardnessModel,                 # trained model (`Hardne
                   data=None,                            # the training table, AlloyData or a path (default: the model's recorded one, if unchanged)
                   settings: DesignSettings|None = None, # constraints and search effort (default: `DesignSettings()`)
                   **kw) -> pd.DataFrame:                # `DesignSettings` fields overriding `settings`, e.g. n=10, elements='B,Fe,Nb', max_elements=4
-    """Propose `n` valid alloys predicted to reach `target` at `load` (see above). Columns: rank, formula, the fractions
+    """Propose `n` valid alloys predicted to reach `target` at `load`: latents sampled around clusters of hard training alloys,
+    optimised towards the target, decoded and rounded to weighable compositions, predicted with interval and domain, and
+    ranked by `select_diverse` (reaching the target first, then in the domain, then closest). Columns: rank, formula, the fractions
     of the elements used, then `OUTPUT_COLUMNS`; `attrs` holds the message, whether the target was reached, and timings."""
     s = DesignSettings.of(settings, **kw)
     with torch_threads(s.threads):   # the whole design runs with `threads` intra-op threads
@@ -353,31 +368,37 @@ def design_alloys(model: HardnessModel,                 # trained model (`Hardne
             if len(np.unique(sparsify_round(np.concatenate(Xs), s.max_elements, s.min_fraction, s.step), axis=0)) >= s.n: break
         t2 = time.perf_counter()
         cands = candidate_table(model, data, np.concatenate(Xs), load, target, s, allowed, np.concatenate(ws))
-        res = select_diverse(cands, model.elements, s.n, s.min_diversity)
+        tol = 0.02*target if s.tolerance is None else s.tolerance
+        res = select_diverse(cands, model.elements, s.n, s.min_diversity, tol)
         used = [e for e in model.elements if (res[e] > 0).any()]
         res = res[['rank', 'formula'] + used + OUTPUT_COLUMNS]
-        tol = 0.02*target if s.tolerance is None else s.tolerance
-        best = res.loc[(res.hv_pred - target).abs().idxmin()]          # the closest candidate in the table
-        reached = bool(abs(best.hv_pred - target) <= tol)
-        where = '' if best.in_domain else ', out of the domain'
+        n_reach = int(((res.hv_pred - target).abs() <= tol).sum())
+        reached = n_reach > 0                      # then rank 1 reaches it (the ranking puts those first)
+        best = res.iloc[0] if reached else res.loc[(res.hv_pred - target).abs().idxmin()]   # else the closest in the table
+        where = ' in the domain' if best.in_domain else ', out of the domain'
+        first = res.iloc[0]
         res.attrs.update(target=float(target), n_requested=s.n, short_by=s.n - len(res), load=None if load is None else float(load),
                          reached=reached, best_rank=int(best['rank']), best_hv=float(best.hv_pred), best_formula=best.formula,
                          tolerance=float(tol), max_hv=float(cands.hv_pred.max()), min_hv=float(cands.hv_pred.min()),
                          n_candidates=len(cands), n_samples=s.samples*rounds, evaluations=s.samples*rounds*s.steps*model.n_models,
                          loss=losses.tolist(), n_clusters=len(cl.centers), settings={f.name: getattr(s, f.name) for f in fields(s)},
                          time_s=dict(clusters=t1 - t0, optimise=t2 - t1, finish=time.perf_counter() - t2),
-                         message=(f"target {target:g} {model.target} reached: rank {best['rank']}, {best.formula}{where}, predicted {best.hv_pred:.0f}"
+                         n_reached=n_reach,
+                         message=(f"target {target:g} {model.target} reached: rank {best['rank']}, {best.formula}{where}, predicted "
+                                  f"{best.hv_pred:.1f} ({n_reach} of {len(res)} within ±{tol:g})"
                                   if reached else
                                   f"target {target:g} {model.target} is not reachable{'' if load is None else f' at {float(load):g} N'} "
                                   f"under these constraints: the closest candidate (rank {best['rank']}, {best.formula}{where}) is predicted "
-                                  f"{best.hv_pred:.0f} (the {len(cands)} candidates evaluated span {cands.hv_pred.min():.0f}–{cands.hv_pred.max():.0f})"))
+                                  f"{best.hv_pred:.1f}" + ('' if best['rank'] == 1 else f"; rank 1 ({first.formula}"
+                                  f"{' in the domain' if first.in_domain else ', out of the domain'}) is predicted {first.hv_pred:.1f}") +
+                                  f" (the {len(cands)} candidates evaluated span {cands.hv_pred.min():.1f}–{cands.hv_pred.max():.1f})"))
         return res
 
 # %% ../nbs/08_design.ipynb #31839327
 def plot_candidates(df: pd.DataFrame, target: float|None = None, title: str|None = None) -> plt.Figure:
     """Each candidate's predicted hardness and interval (calibrated `hv_lo`–`hv_hi`, else ±2 `hv_std`), coloured by family,
-    filled in the domain and hollow outside it; beside it the hardness of its nearest measured alloy (grey diamond, with
-    the load it was measured at); the target as a dashed line."""
+    filled in the domain and hollow outside it, each family once in the legend; beside it the hardness of its nearest
+    measured alloy (grey diamond, labelled with its formula and the load it was measured at); the target as a dashed line."""
     target = df.attrs.get('target') if target is None else target
     fig, ax = plt.subplots(figsize=(max(6, 0.5*len(df) + 3.5), 4.5))
     x, y = np.arange(len(df)), df.hv_pred.to_numpy(float)
@@ -388,16 +409,17 @@ def plot_candidates(df: pd.DataFrame, target: float|None = None, title: str|None
                 label='calibrated interval' if calibrated else '±2 ensemble std')
     fams = df['family'].to_numpy() if 'family' in df else np.full(len(df), 'candidates')
     ind = df.in_domain.to_numpy(bool)
-    for j, f in enumerate(pd.unique(fams)):
+    for j, f in enumerate(pd.unique(fams)):      # one legend entry per family, filled or hollow as its first point
         c, m = plt.cm.tab10.colors[j % 10], fams == f
-        ax.scatter(x[m & ind], y[m & ind], color=c, s=36, zorder=3, label=f)
-        ax.scatter(x[m & ~ind], y[m & ~ind], facecolors='white', edgecolors=c, linewidths=1.5, s=36, zorder=3,
-                   label=None if (m & ind).any() else f)
+        for sel, kw in ((m & ind, dict(color=c)), (m & ~ind, dict(facecolors='white', edgecolors=c, linewidths=1.5))):
+            if sel.any(): ax.scatter(x[sel], y[sel], s=36, zorder=3, label=f if f not in ax.get_legend_handles_labels()[1] else None, **kw)
     if 'nearest_hv' in df:
         near = df.nearest_hv.to_numpy(float)
-        ax.scatter(x + 0.25, near, marker='D', s=16, color='0.45', zorder=2, label='nearest measured alloy')
-        for xi, h, L in zip(x, near, df.nearest_load.to_numpy(float)):
-            if np.isfinite(L): ax.annotate(f"{L:g} N", (xi + 0.25, h), xytext=(3, -2), textcoords='offset points', fontsize=6, color='0.35')
+        ax.scatter(x + 0.25, near, marker='D', s=16, color='0.45', zorder=2, label='nearest measured alloy (formula, load)')
+        forms = df.nearest_formula.astype(str).to_numpy() if 'nearest_formula' in df else np.full(len(df), '')
+        for xi, h, F, L in zip(x, near, forms, df.nearest_load.to_numpy(float)):
+            if np.isfinite(h): ax.annotate(F + (f", {L:g} N" if np.isfinite(L) else ''), (xi + 0.25, h), xytext=(3, -2),
+                                           textcoords='offset points', fontsize=5.5, color='0.35', rotation=60)
     ax.scatter([], [], color='0.3', s=36, label='in the domain (filled)')
     ax.scatter([], [], facecolors='white', edgecolors='0.3', linewidths=1.5, s=36, label='out of the domain (hollow)')
     if target is not None: ax.axhline(target, c='k', ls='--', lw=1, label=f'target {target:g}')

@@ -23,7 +23,9 @@ SHAPE_FIELDS = ['latent_dim', 'hidden', 'dropout']   # the `VIBConfig` fields it
 TARGET = 'HV'   # what errors and the saved model call y
 
 class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
-    "The VIB-attention hardness model as a scikit-learn regressor (see above); every keyword defaults to the evaluated setting."
+    """The VIB-attention hardness model (`alloy_vib.train.train_vib`) as a scikit-learn regressor: `fit(X, y)` on a DataFrame of
+    element columns or a formula column (and a load column in N), `predict(X)`; it clones, pickles and works in `Pipeline`,
+    `GridSearchCV` and `cross_val_score` with `GroupKFold`. Every keyword defaults to the evaluated setting."""
     def __init__(self,
                  epochs: int = TrainSettings.epochs,               # epochs of the one-cycle schedule
                  lr: float = TrainSettings.lr,                     # peak learning rate

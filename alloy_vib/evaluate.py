@@ -98,7 +98,7 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
                    progress: bool = False,        # print each fold's MAE
                    n_jobs: int = 1                # VIB folds trained at once (joblib: loky processes, or a Dask cluster)
                   ) -> CVResult:
-    "Grouped K-fold cross-validation of the VIB model and tree baselines on the same folds (see above); `n_jobs` VIB folds at once."
+    "K-fold cross-validation grouped by composition (`split='group'`) or element family (`'family'`) of the VIB model and tree baselines on the same folds: MAE, RMSE, R² per model and out-of-fold predictions; `n_jobs` VIB folds at once."
     unknown = [m for m in models if m != 'vib' and m not in BASELINES]
     if unknown: raise ValueError(f"unknown model(s) {unknown}; choose from {['vib', *BASELINES]}")
     fs = cv_folds(data, split, folds, seed)

@@ -162,7 +162,7 @@ def integrated_gradients(model: HardnessModel,      # trained model
                          n_steps: int = 64,         # Gauss-Legendre points along the path
                          batch_size: int = 1024     # rows per forward pass inside captum
                         ) -> IGResult:
-    "Attributions (HV) of the predicted hardness to each element and the load, per network and their mean (see above)."
+    "Integrated-gradients attributions (HV) of the predicted hardness to each element and the load, from `baseline` to each alloy (they sum to prediction − baseline prediction), per network and their mean."
     X, L = _fractions(model, compositions, load)
     baseline = 'equal' if baseline is None else baseline
     B = _baseline_matrix(model, baseline, data, X)
@@ -277,12 +277,15 @@ def plot_attention(summary: pd.DataFrame, top: int = 20, min_n: int = 1) -> plt.
     fig, axes = plt.subplots(1, 2 if len(ld) else 1, figsize=(9 if len(ld) else 6, 0.3*len(el) + 1.6), squeeze=False,
                              gridspec_kw=dict(width_ratios=[2, 1] if len(ld) else [1]))
     ax = axes[0, 0]
-    _barh(ax, [f"{f} (n={n})" for f, n in zip(el.feature, el.n)], el['mean'].to_numpy(), el['std'].to_numpy(), 'tab:green')
+    one = bool((summary.n <= 1).all())      # one alloy: no counts, no zero-width error bars
+    _barh(ax, list(el.feature) if one else [f"{f} (n={n})" for f, n in zip(el.feature, el.n)], el['mean'].to_numpy(),
+          None if one else el['std'].to_numpy(), 'tab:green')
     ax.set_xlabel('composition attention')
-    ax.set_title('Attention per element (mean ± std' + (f', elements in ≥ {min_n} alloys)' if min_n > 1 else ')'), fontsize=9)
+    ax.set_title('Attention per element' if one else
+                 'Attention per element (mean ± std' + (f', elements in ≥ {min_n} alloys)' if min_n > 1 else ')'), fontsize=9)
     if len(ld):
         ax = axes[0, 1]
-        _barh(ax, list(ld.feature), ld['mean'].to_numpy(), ld['std'].to_numpy(), 'tab:purple')
+        _barh(ax, list(ld.feature), ld['mean'].to_numpy(), None if one else ld['std'].to_numpy(), 'tab:purple')
         ax.set_xlabel('load attention'); ax.set_title('Attention per load feature', fontsize=9)
     fig.tight_layout(); return fig
 
@@ -293,7 +296,7 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
     models = sorted(history['model'].unique()) if 'model' in history else [None]
     for m in models:
         h = history if m is None else history[history['model'] == m]
-        tag = ('' if len(models) == 1 else f" (net {m})") + (' dropped' if 'dropped' in h and h.dropped.any() else '')
+        tag = ('' if len(models) == 1 else f" (net {m + 1})") + (' dropped' if 'dropped' in h and h.dropped.any() else '')   # numbered from 1, as the log
         for ax, term in zip(axes.flat[:4], ('loss', 'mse', 'rec', 'kl')):
             for ph, ls in (('train', '-'), ('valid', '--')):
                 if f'{ph}_{term}' in h: ax.plot(h.epoch, h[f'{ph}_{term}'], ls, label=f'{ph}{tag}')
@@ -308,20 +311,28 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
         if 'best_epoch' in h:
             for ax in axes.flat[:5]: ax.axvline(h.best_epoch.iloc[0], color='0.6', lw=0.8, ls=':')
     axes.flat[4].set_title('β (effective KL weight)', fontsize=9)
-    axes.flat[5].set_title(f"KL per latent dimension{'' if len(models) == 1 else ' (net 0)'}", fontsize=9)
+    axes.flat[5].set_title(f"KL per latent dimension{'' if len(models) == 1 else f' (net {models[0] + 1})'}", fontsize=9)
     axes.flat[5].set_ylabel('latent dimension')
     for ax in axes.flat: ax.set_xlabel('epoch')
     for ax in axes.flat[:5]: ax.legend(fontsize=7)
     fig.tight_layout(); return fig
 
 def plot_attention_history(model_or_log, kind: str = 'element', top: int = 25) -> plt.Figure:
-    "Heatmap of the mean attention per feature (rows) over training epochs (columns), from the training log."
+    "Heatmap of the mean attention per feature (rows) over training epochs (columns), from the training log: for a model, its `top` most frequent elements (the title says so)."
     h = attention_history(model_or_log, kind) if isinstance(model_or_log, HardnessModel) else model_or_log
-    h = h[h.iloc[-1].sort_values(ascending=False).index[:top]]
+    total, which = h.shape[1], ''
+    if isinstance(model_or_log, HardnessModel) and kind == 'element':   # the most frequent elements: the attention of a rare one rests on few rows
+        att = model_or_log.attention; att = att[(att.kind == kind) & (att.epoch == att.epoch.max())]
+        n = att.groupby('feature').n.sum().reindex(h.columns).fillna(0).sort_values(ascending=False, kind='stable')
+        h = h[n.index[:top]]; h.columns = [f"{e} ({int(n[e])})" for e in h.columns]
+        if total > top: which = f": the {top} most frequent of {total} elements (rows containing each, in brackets)"
+    elif total > top:
+        h = h[h.iloc[-1].sort_values(ascending=False).index[:top]]
+        which = f": the {top} of {total} with the highest final attention"
     fig, ax = plt.subplots(figsize=(9, 0.28*h.shape[1] + 1.8))
     sns.heatmap(h.T, ax=ax, cmap='magma', cbar_kws=dict(label='mean attention (hold-out alloys, else training alloys)'))
     ax.set_xlabel('epoch'); ax.set_ylabel(kind)
-    ax.set_title(f"{'Element' if kind == 'element' else 'Load-feature'} attention during training", fontsize=9)
+    ax.set_title(f"{'Element' if kind == 'element' else 'Load-feature'} attention during training{which}", fontsize=9)
     fig.tight_layout(); return fig
 
 def plot_parity(y, pred, lo=None, hi=None, label: str = '', target: str = 'HV', ax=None) -> plt.Figure:

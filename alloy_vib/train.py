@@ -19,8 +19,8 @@ from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHisto
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
 
 # %% auto #0
-__all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'TrainSettings', 'check_training_args', 'group_holdout', 'group_folds',
-           'member_holdouts', 'fit_networks', 'failed_networks', 'train_vib']
+__all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'WEAK_FACTOR', 'TrainSettings', 'check_training_args', 'group_holdout', 'group_folds',
+           'member_holdouts', 'fit_networks', 'failed_networks', 'weak_networks', 'train_vib']
 
 # %% ../nbs/05_train.ipynb #45892886
 @dataclass
@@ -145,7 +145,7 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
 # %% ../nbs/05_train.ipynb #b0fdbfa9
 def failed_networks(history: pd.DataFrame|None, train_mae, factor: float = 3.0, rise: float = 5.0, min_epochs: int = 10,
                     col: str = 'train_mse') -> dict[int, str]:
-    "{network: reason} for the networks (numbered as in `history.model`, 0, 1, …) that failed to train (see above)."
+    "{network: reason} for the networks (numbered as in `history.model`, 0, 1, …) that failed to train: training MAE above `factor` × the others' median, or (runs of ≥ `min_epochs`) a hardness loss at the kept epoch above `rise` × its own minimum."
     a, out = np.asarray(train_mae, dtype=float), {}
     for i in range(len(a)):
         others = np.median(np.delete(a, i)) if len(a) > 1 else np.nan
@@ -156,6 +156,17 @@ def failed_networks(history: pd.DataFrame|None, train_mae, factor: float = 3.0, 
         loss, low = h[col].iloc[min(k, len(h) - 1)], h[col].min()
         if loss > rise*low: out[i] = f"training MSE {loss:.3g} at its kept epoch {k + 1}, {loss/low:.0f}× its own minimum"
     return out
+
+# %% ../nbs/05_train.ipynb #fc834e5f
+WEAK_FACTOR = 1.25   # a member whose training MAE exceeds this × the median of the others' is weak (`weak_networks`)
+
+def weak_networks(train_mae, factor: float = WEAK_FACTOR, min_networks: int = 3) -> dict[int, str]:
+    "{network (0-based): reason} for the members whose training MAE exceeds `factor` × the median of the others', in an ensemble of at least `min_networks` where fewer than half do."
+    a = np.asarray(train_mae, dtype=float)
+    if len(a) < min_networks: return {}
+    med = {i: float(np.median(np.delete(a, i))) for i in range(len(a))}
+    out = {i: f"training MAE {a[i]:.1f}, {a[i]/med[i]:.2f}× the others' median {med[i]:.1f}" for i in range(len(a)) if a[i] > factor*med[i]}
+    return out if len(out) < len(a)/2 else {}
 
 # %% ../nbs/05_train.ipynb #850bdea3
 def train_vib(data: AlloyData,                     # the training table (`load_hardness_data`)
@@ -206,11 +217,16 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
         dist[te], gap[te] = held_out_distances(data, tr, te)
         if progress: print(f"calibration network {i + 1}/{len(cross_fit)}: held-out MAE {np.abs(held[te] - data.y[te]).mean():.1f}", flush=True)
     failed = failed_networks(hist[hist.model < s.n_models], [mm['train']['mae'] for mm in mets])
-    keep = [i for i in range(s.n_models) if i not in failed]
+    ok = [i for i in range(s.n_models) if i not in failed]
+    weak = {ok[j]: why for j, why in weak_networks([mets[i]['train']['mae'] for i in ok]).items()}
+    keep = [i for i in ok if i not in weak]
     if not keep: raise ValueError(f"every network failed ({'; '.join(failed.values())}); nothing was saved: lower --lr or change --seed")
     for i, why in failed.items():
         warnings.warn(f"network {i+1}/{s.n_models} failed ({why}) and was dropped: the model averages the other {len(keep)}; "
                       f"retrain with another --seed or a lower --lr to keep all {s.n_models}")
+    for i, why in weak.items():
+        warnings.warn(f"network {i+1}/{s.n_models} is weak ({why}; the rule: more than {WEAK_FACTOR}×) and was dropped: "
+                      f"the model averages the other {len(keep)}")
     cal_tr = [np.abs(P_all[s.n_models + i, tr] - data.y[tr]).mean() for i, (tr, _) in enumerate(cross_fit)]
     for i, why in failed_networks(hist[hist.model >= s.n_models].assign(model=lambda h: h.model - s.n_models), cal_tr).items():
         warnings.warn(f"calibration network {i+1}/{len(cross_fit)} failed ({why}); its held-out predictions are kept, "
@@ -226,11 +242,12 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
         seen = oob.any(0); held[seen] = (P*oob).sum(0)[seen]/oob.sum(0)[seen]
     meta = dict(target=data.target, source=data.source, data_sha256=data.checksum, n_rows=len(data),
                 x_mean=data.X.mean(0).tolist(),  # training-mean composition: the reference of integrated gradients with baseline='mean'
-                hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, failed_networks={str(i): w for i, w in failed.items()}, platform=platform.platform(), domain=domain_of(data),
+                hyperparameters=dict(s.__dict__, seed=seed), metrics=metrics, failed_networks={str(i + 1): w for i, w in failed.items()},
+                weak_networks={str(i + 1): w for i, w in weak.items()}, platform=platform.platform(), domain=domain_of(data),
                 held_out='cross-fitted networks (composition-group folds)' if cross_fit else
                          "the ensemble members' own hold-outs (composition groups)" if s.valid_frac > 0 else 'none')
-    hist = hist[hist.model < s.n_models].assign(dropped=lambda h: h.model.isin(list(failed))).reset_index(drop=True)
-    model = HardnessModel(net.member(*keep) if cross_fit or failed else net, data.elements, y_mu, y_sd, meta,   # the calibration and failed networks are not part of it
+    hist = hist[hist.model < s.n_models].assign(dropped=lambda h: h.model.isin(list(failed) + list(weak))).reset_index(drop=True)
+    model = HardnessModel(net.member(*keep) if cross_fit or failed or weak else net, data.elements, y_mu, y_sd, meta,   # the calibration and failed networks are not part of it
                           hist, att[att.model.isin(keep)].reset_index(drop=True))
     cal = np.isfinite(held)
     if cal.sum() >= 10:

@@ -4,12 +4,11 @@
 
 # %% ../nbs/03_trained.ipynb #9ed9182b
 from __future__ import annotations
-import json, math, os, warnings
+import hashlib, json, math, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-import numpy as np, pandas as pd, torch
-from sklearn.linear_model import LinearRegression
+import numpy as np, pandas as pd, scipy.sparse, torch
 from .core import check_input_file, atomic_dir, short
 from .data import (AlloyData, composition_matrix, element_properties, formula_from_fractions, formulas_from_matrix,
                             load_column, iter_table, frame_fractions, LOAD_COLUMNS, _numeric, _check_loads, to_vocabulary,
@@ -20,15 +19,14 @@ import alloy_vib
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'INTERVAL_SCORES', 'SCALE_FLOOR', 'LOAD_GAP_MAX', 'torch_threads', 'n_workers', 'HardnessModel',
            'regression_metrics', 'conformal_quantile', 'calibrate', 'interval_half_width', 'unique_compositions',
-           'nn_threshold', 'domain_reference', 'domain_distances', 'held_out_distances', 'domain_of', 'input_chunks',
-           'model_inputs', 'predict_chunks', 'predict_table', 'csv_text']
+           'nn_threshold', 'domain_reference', 'domain_distances', 'held_out_distances', 'domain_of', 'round_sig',
+           'round_output', 'input_chunks', 'model_inputs', 'predict_chunks', 'predict_table', 'csv_text']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
-    t = [torch.as_tensor(X, dtype=torch.float32)]
-    if load is not None: t.append(torch.as_tensor(load, dtype=torch.float32))
-    if y is not None: t.append(torch.as_tensor(y, dtype=torch.float32))
-    return t
+    "float32 tensors of the arrays given (a read-only array, e.g. a broadcast load, is copied: PyTorch warns on those)."
+    f = lambda a: torch.as_tensor(np.require(a, dtype=np.float32, requirements='W'))
+    return [f(X)] + ([f(load)] if load is not None else []) + ([f(y)] if y is not None else [])
 
 @contextmanager
 def torch_threads(n: int|None):
@@ -95,6 +93,14 @@ class HardnessModel:
     def n_models(self): return self.net.n_nets
     @property
     def target(self): return self.meta.get('target', 'HV')
+    @property
+    def model_id(self) -> str:
+        "12 hex digits of a SHA-256 of the weights, elements and target scale: one model has one id wherever it is saved or loaded."
+        if getattr(self, '_model_id', None) is None:
+            h = hashlib.sha256(json.dumps([self.elements, self.y_mu, self.y_sd]).encode())
+            for k, v in sorted(self.net.state_dict().items()): h.update(k.encode()); h.update(v.detach().cpu().numpy().tobytes())
+            self._model_id = h.hexdigest()[:12]
+        return self._model_id
 
     def _load_vector(self, load, n):
         if not self.has_load:
@@ -225,7 +231,7 @@ class HardnessModel:
         load = L
         dom = self.domain(X, load)
         mean, std, lo, hi = self.predict_interval(X, load, dom)
-        out = pd.DataFrame({'formula': formulas_from_matrix(X, self.elements)})
+        out = pd.DataFrame({'formula': formulas_from_matrix(X, self.elements, dedupe=False)})   # rows are distinct here
         if self.has_load: out['load'] = self._load_vector(load, len(X))
         out['hv_std'], out['hv_lo'], out['hv_hi'] = std, lo, hi
         for col in dom.columns: out[col] = dom[col].to_numpy()
@@ -233,7 +239,7 @@ class HardnessModel:
         return out
 
     def save(self, path):
-        "Write the model folder atomically (see above)."
+        "Write the model folder (model.json, weights.pt, history.csv, attention.csv) atomically: built in a temporary folder and renamed into place when complete."
         with atomic_dir(path) as tmp: self.write_files(tmp)
         return Path(path)
 
@@ -256,7 +262,7 @@ class HardnessModel:
 
     @classmethod
     def load(cls, path):
-        "Load a model folder written by `save`, checking it whole (see above); nothing arbitrary is unpickled."
+        "Load a model folder written by `save` or alloy_vib_train, checking it whole (model.json well-formed with bounded sizes, weights matching it and finite; a one-line error otherwise); the weights load with `weights_only=True`, so nothing arbitrary is unpickled."
         path = Path(path)
         if path.is_file(): raise ValueError(f"{path}: is a file; expected a model folder written by alloy_vib_train (model.json, weights.pt)")
         if not (path/'model.json').exists(): raise FileNotFoundError(f"{path}: not a saved alloy_vib model (no model.json)")
@@ -309,6 +315,7 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str =
     feats = {'distance': np.asarray(distance, float)}
     if load_gap is not None: feats['load_gap'] = np.nan_to_num(np.asarray(load_gap, float))
     A = np.column_stack([np.ones(len(r)), *feats.values()])
+    from sklearn.linear_model import LinearRegression   # here: importing scikit-learn costs prediction a second at start-up
     coef = LinearRegression(fit_intercept=False, positive=True).fit(A, r).coef_   # mean |error| ≈ c0 + Σ c_j·feature_j, c ≥ 0
     coef[0] = max(coef[0], SCALE_FLOOR*r.mean(), 1e-9)
     scale = dict(intercept=float(coef[0]), **{k: float(c) for k, c in zip(feats, coef[1:])})
@@ -340,22 +347,29 @@ def nn_threshold(Xu, quantile: float = 0.95) -> float:
 def domain_reference(Xu, loads=None, threshold: float = 0.0) -> dict:
     "Training compositions `Xu` (U, k), the loads measured on each (or None) and the distance threshold, as tensors for `domain_distances`."
     logL = None if not loads else [np.log10(l) for l in loads]
-    return dict(X=torch.as_tensor(np.asarray(Xu, float), dtype=torch.float32), threshold=float(threshold),
-                logL=None if logL is None else torch.tensor([list(l) + [np.nan]*(max(map(len, logL)) - len(l)) for l in logL],
-                                                            dtype=torch.float32))
+    ref = dict(X=torch.as_tensor(np.asarray(Xu, float), dtype=torch.float32), threshold=float(threshold),
+               logL=None if logL is None else torch.tensor([list(l) + [np.nan]*(max(map(len, logL)) - len(l)) for l in logL],
+                                                           dtype=torch.float32))
+    if ref['logL'] is not None:   # the distinct loads (K,) and which composition was measured at which (U, K): gaps by one matmul
+        lk = torch.unique(ref['logL'][torch.isfinite(ref['logL'])])
+        ref['lk'], ref['M'] = lk, (ref['logL'][:, :, None] == lk[None, None]).any(1).float()
+    return ref
 
 def domain_distances(ref: dict, X, load=None, chunk: int = 2048):
     "`distance` (Euclidean, fraction space) of each row of `X` to the nearest composition of `ref`, and its `load_gap` (NaN without loads)."
-    X, n = torch.as_tensor(np.asarray(X, dtype=float), dtype=torch.float32), len(X)
+    X = np.asarray(X, dtype=float); n = len(X)
     L = None if load is None or ref['logL'] is None else torch.as_tensor(np.log10(np.asarray(load, float)), dtype=torch.float32)
     dist, gap = np.zeros(n), np.full(n, np.nan)
-    for i in range(0, n, chunk):
-        D = torch.cdist(X[i:i+chunk], ref['X'])
-        d = D.min(1).values; dist[i:i+chunk] = d.numpy()
+    Xs, x2 = scipy.sparse.csr_matrix(X), torch.as_tensor((X*X).sum(1))     # alloys have few elements: a sparse product
+    Y = ref['X'].double(); Yt, y2 = Y.numpy().T, (Y*Y).sum(1)
+    for i in range(0, n, chunk):   # squared distances |x|² + |y|² − 2x·y in float64, so a training alloy's own is 0 to 1e-8
+        D2 = (x2[i:i+chunk, None] + y2[None] - 2*torch.as_tensor(np.asarray(Xs[i:i+chunk] @ Yt))).clamp_min_(0)
+        d = D2.min(1).values.sqrt(); dist[i:i+chunk] = d.numpy()
         if L is not None:
-            near = D <= torch.maximum(d, torch.tensor(ref['threshold']))[:, None] + 1e-9   # compositions near this one (at least the nearest)
-            g = (L[i:i+chunk, None, None] - ref['logL'][None]).abs().nan_to_num(float('inf')).amin(-1)   # (n, U)
-            gap[i:i+chunk] = g.masked_fill(~near, float('inf')).amin(1).numpy()
+            near = D2 <= ((torch.maximum(d, torch.tensor(ref['threshold'], dtype=d.dtype)) + 1e-9)**2)[:, None]   # near ones (at least the nearest)
+            seen = (near.float() @ ref['M']) > 0                  # (n, K): some near composition was measured at load k
+            g = (L[i:i+chunk, None] - ref['lk'][None]).abs().masked_fill(~seen, float('inf'))
+            gap[i:i+chunk] = g.amin(1).numpy()
     return dist, gap
 
 def held_out_distances(data: AlloyData, train_idx, held_idx, quantile: float = 0.95):
@@ -373,11 +387,30 @@ def domain_of(data: AlloyData, quantile: float = 0.95, load_gap_max: float = LOA
     return dom
 
 
+# %% ../nbs/03_trained.ipynb #b7c45bf6
+def round_sig(x, digits: int = 4) -> np.ndarray:
+    "`x` rounded to `digits` significant digits (0, NaN and inf unchanged)."
+    x = np.array(x, dtype=float); ok = np.isfinite(x) & (x != 0)
+    mag = 10.0**(digits - 1 - np.floor(np.log10(np.abs(x[ok]))))
+    x[ok] = np.round(x[ok]*mag)/mag
+    return x
+
+def round_output(df: pd.DataFrame, elements=(), fraction_decimals: int = 4) -> pd.DataFrame:
+    "A copy of the output table `df` with hardness to 0.1, `distance` to 4 significant digits, `load_gap` to 0.01 decade and the fraction columns `elements` to `fraction_decimals`; loads as given."
+    out = df.copy(); els = set(elements)
+    for c in out.columns:
+        if not pd.api.types.is_float_dtype(out[c]): continue
+        if c.startswith('hv_') or c == 'nearest_hv': out[c] = out[c].round(1)
+        elif c == 'distance': out[c] = round_sig(out[c].to_numpy(), 4)
+        elif c == 'load_gap': out[c] = out[c].round(2) + 0.0          # + 0.0: no '-0.0'
+        elif c in els: out[c] = out[c].round(fraction_decimals) + 0.0
+    return out
+
 # %% ../nbs/03_trained.ipynb #a3246b08
 def _last_pred(res): return res[[c for c in res.columns if c != 'hv_pred'] + ['hv_pred']]
 
 def input_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000, filled: list|None = None):
-    "Checked fractions over the model's elements and loads (None for a model without load) of successive chunks of a table file; `load` fills only blank load cells (see above), and `filled` (a list) receives how many per chunk."
+    "Checked fractions over the model's elements and loads (None for a model without load) of successive chunks of a table file; `load` is every row's load for a table without a load column and fills only the blank cells of one, and `filled` (a list) receives how many per chunk."
     path = Path(input)
     if load is not None: load = float(model._load_vector(load, 1)[0])
     for df, rows in iter_table(path, chunk_rows):
@@ -404,12 +437,18 @@ def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
     return np.concatenate([x for x, _ in parts]), (np.concatenate([l for _, l in parts]) if model.has_load else None)
 
 def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000, filled: list|None = None):
-    "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order (`load`, `filled`: see `input_chunks`)."
-    for X, L in input_chunks(model, input, load, chunk_rows, filled): yield _last_pred(model.predict_frame(X, L))
+    "Predictions (DataFrames, prediction last, rounded) for successive chunks of the table file `input`, in row order (`load`, `filled`: see `input_chunks`); chunk k is predicted in a worker thread while chunk k+1 is read and chunk k−1 is written."
+    with ThreadPoolExecutor(1) as ex:
+        pending = None
+        for X, L in input_chunks(model, input, load, chunk_rows, filled):
+            nxt = ex.submit(lambda X, L: round_output(_last_pred(model.predict_frame(X, L))), X, L)
+            if pending is not None: yield pending.result()
+            pending = nxt
+        if pending is not None: yield pending.result()
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
-    "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column."
-    return _last_pred(model.predict_frame(*model_inputs(model, formula, input, load)))
+    "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column, rounded (`round_output`)."
+    return round_output(_last_pred(model.predict_frame(*model_inputs(model, formula, input, load))))
 
 # %% ../nbs/03_trained.ipynb #8ce234a7
 def csv_text(df: pd.DataFrame, header: bool = True) -> str:

@@ -47,7 +47,7 @@ def tune_objective(data: AlloyData, folds: int = 3, seed: int = 0, n_models: int
 def open_study(storage: str, name: str = 'alloy_vib', seed: int = 0, data: AlloyData|None = None,
                sampler_seed: int|None = None) -> optuna.Study:
     """Create or resume the study `name` in `storage` (an Optuna storage URL); its seed and data checksum must match a resumed one.
-    The TPE sampler is seeded with `sampler_seed`, or (default) the seed, the trials so far and the process id (see above)."""
+    The TPE sampler is seeded with `sampler_seed`, or by default with seed + trials so far + process id, so workers sharing a study draw different trials."""
     for attempt in range(6):
         try:
             study = optuna.create_study(storage=storage, study_name=name, direction='minimize', load_if_exists=True,

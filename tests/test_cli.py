@@ -78,3 +78,43 @@ def test_predict_missing_model(tmp_path):
     msg = one_line_error(run('alloy_vib_predict', '--model', tmp_path/'nothing', '--formula', 'Fe41B35Nb24', '--load', '1'))
     assert 'not a saved alloy_vib model' in msg
     assert 'required' in one_line_error(run('alloy_vib_predict', '--formula', 'Fe41B35Nb24'))
+
+# --- Issue 30 items 7, 8, 11: outputs rounded to their meaning, carrying their load; weak networks reported ---------------
+
+def _is_rounded(s, decimals): return bool((s.dropna() == s.dropna().round(decimals)).all())
+
+def test_predict_outputs_rounded(small_model, tmp_path):
+    "Issue 30 item 7: predict --input and --formula give HV to 0.1, distance to 4 significant digits, load_gap to 0.01 decade (no -0.0 or 1e-09)."
+    inp = tmp_path/'in.csv'
+    pd.DataFrame({'formula': ['Fe41B35Nb24', 'Zr65Cu17.5Al7.5Ni10', 'Fe41B35Nb24'], 'load': [0.01, 1.0, 2.94]}).to_csv(inp, index=False)
+    r = run('alloy_vib_predict', '--model', small_model, '--input', inp, '--out', tmp_path/'p.csv')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path/'p.csv')
+    assert list(df.load) == [0.01, 1.0, 2.94]                                   # each row carries its load
+    for c in ('hv_pred', 'hv_std', 'hv_lo', 'hv_hi'): assert _is_rounded(df[c], 1), df[c]
+    assert _is_rounded(df.load_gap, 2) and (df.distance == df.distance.map(lambda v: float(f'{v:.4g}'))).all(), df
+    assert 'e-' not in (tmp_path/'p.csv').read_text() and '-0.0' not in (tmp_path/'p.csv').read_text()
+    r = run('alloy_vib_predict', '--model', small_model, '--formula', 'Fe41B35Nb24', '--load', 2.94)
+    header, row = r.stdout.strip().splitlines()[-2:]
+    cells = dict(zip(header.split(), row.split()))
+    assert cells['load'] == '2.94' and len(cells['hv_pred'].split('.')[-1]) <= 1 and float(cells['hv_pred']) == float(df.hv_pred[2])
+
+def test_metrics_json_rounded(small_model):
+    "Issue 30 item 7: metrics.json holds MAE and RMSE to 0.1 and R² to 0.001."
+    m = json.loads((small_model/'metrics.json').read_text())
+    for phase in ('train', 'valid'):
+        assert m[phase]['mae'] == round(m[phase]['mae'], 1) and m[phase]['rmse'] == round(m[phase]['rmse'], 1)
+        assert m[phase]['r2'] == round(m[phase]['r2'], 3)
+    assert m['weak_networks'] == {}
+
+def test_weak_network_reported(small_csv, tmp_path, monkeypatch, capsys):
+    "Issue 30 item 11: a weak network (as `weak_networks` names it) is dropped, named (numbered from 1) in the summary line and in metrics.json."
+    import alloy_vib.train as T
+    from alloy_vib.cli import train_cli
+    why = "training MAE 58.0, 1.39× the others' median 41.8"
+    monkeypatch.setattr(T, 'weak_networks', lambda mae, **kw: {2: why} if len(mae) == 3 else {})
+    train_cli(data=str(small_csv), out=str(tmp_path/'m'), epochs=2, n_models=3, quiet=True)
+    m = json.loads((tmp_path/'m'/'metrics.json').read_text())
+    assert m['weak_networks'] == {'3': why} and m['n_models'] == 2, m
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith('trained 2 of 3 network(s)') and f'network 3/3 dropped (weak: {why})' in last, last

@@ -7,7 +7,7 @@ CASES = {  # file content -> what the one-line message must contain
     'unknown_in_formula': ('formula,Load,HV\nFe40B60,1,300\nFe40Xx60,1,300\n', ['row 3', "column 'formula'", "'Xx'"]),
     'unparseable_formula': ('formula,Load,HV\nFe40B60,1,300\nFe(B,1,300\n', ['row 3', "column 'formula'", 'cannot parse']),
     'negative_fraction': ('Fe,B,Load,HV\n0.5,0.5,1,300\n-0.1,1.1,1,300\n', ['row 3', "column 'Fe'", '-0.1', 'negative']),
-    'nan_fraction': ('Fe,B,Load,HV\n0.5,0.5,1,300\n0.5,,1,300\n', ['row 3', "column 'B'", 'nan']),
+    'nan_fraction': ('Fe,B,Load,HV\n0.5,0.5,1,300\n0.5,,1,300\n', ['row 3', "column 'B'", 'empty cell; expected a fraction']),
     'sum_off': ('Fe,B,Load,HV\n0.5,0.5,1,300\n0.5,0.53,1,300\n', ['row 3', 'sum to 1.03', '2 %']),
     'load_zero': ('Fe,B,Load,HV\n0.5,0.5,0,300\n', ['row 2', "column 'Load'", 'load 0']),
     'load_missing': ('Fe,B,Load,HV\n0.5,0.5,1,300\n0.5,0.5,,300\n', ['row 3', "column 'Load'"]),

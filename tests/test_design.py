@@ -22,11 +22,22 @@ def test_design_cli_happy_path(small_model, small_csv, tmp_path):
     assert check_designs(X, max_elements=3, min_fraction=0.02, step=0.01)
     assert df.formula.is_unique and df.hv_pred.notna().all() and (df.distance >= 0).all()
     assert (tmp_path/'cands.png').stat().st_size > 1000
-    # ranked: in-domain first, then closest to the target (plus uncertainty)
-    s = ((df.hv_pred - 1500).abs() + df.hv_std.fillna(0)).to_numpy()
-    dom = df.in_domain.to_numpy(bool)
-    assert (np.diff(dom.astype(int)) <= 0).all()
-    for grp in (dom, ~dom): assert (np.diff(s[grp]) >= -1e-6).all()
+    check_ranking(df, 1500, r.stdout + r.stderr)
+
+
+def check_ranking(df, target, said, tol=None):
+    "Issue 30 item 9: the one documented ranking (reaching the target first, then in the domain, then by |hv_pred - target| + hv_std), and a summary that names rank 1 when the target is reached."
+    tol = 0.02*target if tol is None else tol
+    reach, dom = ((df.hv_pred - target).abs() <= tol).to_numpy(), df.in_domain.to_numpy(bool)
+    s = ((df.hv_pred - target).abs() + df.hv_std.fillna(0)).to_numpy()
+    key = list(zip(~reach, ~dom))
+    assert key == sorted(key), key
+    for a in (True, False):
+        for b in (True, False):
+            g = (reach == a) & (dom == b)
+            assert (np.diff(s[g]) >= -1e-6).all(), s[g]
+    if reach.any(): assert f"reached: rank 1, {df.formula[0]}" in said and f"predicted {df.hv_pred[0]:.1f}" in said, said
+    else: assert 'not reachable' in said, said
 
 
 def test_design_cli_unreachable_target(small_model, tmp_path):
@@ -101,3 +112,19 @@ def test_sparsify_round_properties(x, step, max_elements, min_fraction):
     assert (X[X > 0] >= min_fraction - 1e-12).all()                          # always feasible: the largest is kept
     assert (X[np.array(x) == 0] == 0).all()                                   # never adds an element
     assert check_designs(X[None], max_elements=max_elements, min_fraction=min_fraction, step=step)
+
+
+@pytest.mark.parametrize('target, load', [(1200, 0.01), (900, 1), (1800, 0.01)])
+def test_design_summary_follows_the_ranking(small_model, tmp_path, target, load):
+    "Issue 30 items 7-9: designs are ranked by the documented rule, the summary never contradicts the table, numbers are rounded, rows carry load, target and model id."
+    from alloy_vib.trained import HardnessModel
+    out = tmp_path/'d.csv'
+    r = run('alloy_vib_design', '--model', small_model, '--target', target, '--load', load, '--n', 8, *FAST, '--out', out)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out)
+    check_ranking(df, target, r.stdout + r.stderr)
+    assert (df.load == load).all() and (df.target == target).all() and (df.model_id == HardnessModel.load(small_model).model_id).all()
+    for c in ('hv_pred', 'hv_std', 'hv_lo', 'hv_hi', 'nearest_hv'): assert (df[c].dropna() == df[c].dropna().round(1)).all(), df[c]
+    assert (df.distance == df.distance.map(lambda v: float(f'{v:.4g}'))).all() and (df.load_gap == df.load_gap.round(2)).all()
+    F = df[[c for c in df.columns[2:-len(OUTPUT_COLUMNS)]]].to_numpy(float)
+    assert (np.abs(F*200 - np.round(F*200)) < 1e-9).all() and all(len(f'{v:.10g}'.split('.')[-1]) <= 3 for v in F.ravel())

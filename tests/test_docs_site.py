@@ -6,10 +6,10 @@ page; every <img> has loaded (naturalWidth > 0); no internal link answers 404; n
 Set ALLOY_VIB_DOCS_BUILT=1 to check the `_docs/` already built (as `.ci/run` does after `scripts/build_docs --fast`),
 or ALLOY_VIB_BUILD_DOCS=1 to build it here first; with neither, the test is skipped (the plain test command stays short). Skipped when Chromium is not installed (`apt-get install -y chromium`).
 """
-import http.server, os, shutil, subprocess, sys, threading, time, urllib.error, urllib.request
+import http.server, os, re, shutil, subprocess, sys, threading, time, urllib.error, urllib.request
 from functools import partial
 from pathlib import Path
-from urllib.parse import urldefrag, urlparse
+from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-f
 BUILD_TIMEOUT = int(os.environ.get('ALLOY_VIB_DOCS_TIMEOUT', 1800))
 
 WANTED = os.environ.get('ALLOY_VIB_DOCS_BUILT') or os.environ.get('ALLOY_VIB_BUILD_DOCS')
-pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason='chromium not installed (apt-get install -y chromium)'),
+NEEDS_SITE = [pytest.mark.skipif(CHROMIUM is None, reason='chromium not installed (apt-get install -y chromium)'),
               # building the site executes every notebook again (minutes); CI builds it once with scripts/build_docs
               pytest.mark.skipif(not WANTED, reason='site not built: run scripts/build_docs --fast, then '
                                  'ALLOY_VIB_DOCS_BUILT=1 pytest tests/test_docs_site.py (or set ALLOY_VIB_BUILD_DOCS=1)')]
@@ -69,6 +69,8 @@ def _internal(url, base):
     "A link into the site served at `base` (an example URL in the prose, such as another localhost port, is not)."
     return urlparse(url).netloc == urlparse(base).netloc
 
+@NEEDS_SITE[0]
+@NEEDS_SITE[1]
 def test_site_has_home_and_a_page_per_notebook(site, monkeypatch):
     pages = _pages(site)
     assert 'index.html' in pages
@@ -79,12 +81,14 @@ def test_site_has_home_and_a_page_per_notebook(site, monkeypatch):
     want = {_nbpath2html(p.relative_to(nbs)).as_posix() for p in nbglob(nbs, as_path=True)}
     assert want <= set(pages), f"notebooks without a page: {sorted(want - set(pages))}"
 
+@NEEDS_SITE[0]
+@NEEDS_SITE[1]
 def test_every_page_renders(site, server, browser):
     ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
     # the site must work offline: anything not on our server is refused (a CDN script may fail, nothing may hang)
     ctx.route('**/*', lambda route: route.continue_() if _internal(route.request.url, server)
               or route.request.url.startswith('data:') else route.abort())
-    page, errors, links, problems = ctx.new_page(), [], set(), []
+    page, errors, links, anchors, problems = ctx.new_page(), [], set(), set(), []
     page.on('pageerror', lambda e: errors.append(str(e)))
     pages = _pages(site)
     for name in pages:
@@ -108,8 +112,9 @@ def test_every_page_renders(site, server, browser):
         bad = page.evaluate("[...document.images].filter(i => !(i.naturalWidth > 0)).map(i => i.src.slice(0, 80))")
         if bad: problems.append(f"{name}: images not loaded: {bad}")
         n_img = page.evaluate('document.images.length')
-        links |= {urldefrag(u)[0] for u in page.eval_on_selector_all('a[href]', 'as => as.map(a => a.href)')
-                  if _internal(u, server)}
+        hrefs = [u for u in page.eval_on_selector_all('a[href]', 'as => as.map(a => a.href)') if _internal(u, server)]
+        links |= {urldefrag(u)[0] for u in hrefs}
+        anchors |= {urldefrag(u) for u in hrefs if urldefrag(u)[1]}
         if errors: problems.append(f"{name}: script errors: {errors[:3]}")
         print(f"{name}: {title!r}, {len(text)} chars, {n_img} images")
     ctx.close()
@@ -119,5 +124,33 @@ def test_every_page_renders(site, server, browser):
             with urllib.request.urlopen(url, timeout=10) as r: status = r.status
         except urllib.error.HTTPError as e: status = e.code
         if status != 200: problems.append(f"broken internal link {url[len(server):]!r}: HTTP {status}")
+    problems += broken_anchors(anchors, server)
     assert not problems, '\n'.join(problems)
     assert links, 'no internal links at all (the sidebar should give some)'
+
+def page_ids(html_text: str) -> set:
+    "The element ids of a page (what a `#fragment` can point at)."
+    return set(re.findall(r'\bid=["\']([^"\']+)["\']', html_text)) | set(re.findall(r'\bname=["\']([^"\']+)["\']', html_text))
+
+def broken_anchors(anchors, server) -> list:
+    "Issue 30 item 13: every internal link with a #fragment (e.g. trained.html#hardnessmodel.predict) must point at an id on its page."
+    ids, out = {}, []
+    for url, frag in sorted(anchors):
+        if url not in ids:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r: ids[url] = page_ids(r.read().decode('utf-8', 'replace'))
+            except urllib.error.HTTPError: ids[url] = None     # reported as a broken link above
+        if ids[url] is not None and unquote(frag) not in ids[url]:
+            out.append(f"broken anchor {url[len(server):]}#{frag}: no element with that id")
+    return out
+
+def test_anchor_check_finds_a_missing_id(tmp_path):
+    "The anchor check itself: an id that exists passes, a missing one is reported (runs without Chromium or a built site)."
+    (tmp_path/'p.html').write_text('<h3 id="HardnessModel.predict"><span id="hardnessmodel.predict"></span>predict</h3>')
+    httpd = _Server(('127.0.0.1', 0), partial(_Quiet, directory=str(tmp_path)))
+    th = threading.Thread(target=httpd.serve_forever, daemon=True); th.start()
+    base = f'http://127.0.0.1:{httpd.server_address[1]}/'
+    try:
+        assert broken_anchors({(base + 'p.html', 'hardnessmodel.predict')}, base) == []
+        assert broken_anchors({(base + 'p.html', 'hardnessmodel.fractions')}, base) == ['broken anchor p.html#hardnessmodel.fractions: no element with that id']
+    finally: httpd.shutdown(); httpd.server_close()

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from hypothesis import given, example, settings, strategies as st, HealthCheck
 from pymatgen.core import Element
-from alloy_vib.data import parse_formula, load_hardness_data, default_data_path
+from alloy_vib.data import parse_formula, load_hardness_data, default_data_path, HV_RANGE, LOAD_RANGE
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SYMBOLS = [e.symbol for e in Element]
@@ -44,6 +44,7 @@ def test_parse_formula_near_valid(s):
 DATA = pd.read_csv(default_data_path(), dtype=str, keep_default_na=False)
 HEADER = list(DATA.columns)                               # 56 element columns, Load, HV
 CELLS = ['', ' ', 'nan', 'NaN', 'inf', '-inf', 'Infinity', '-0.1', '-1', '0', '1.5', '100', '1e400', '-1e400', '1e-400', 'abc',
+         '1e30', '1e-9', '1e4', '10000.5', '1e-4', '1000', '1000.5',
          'Fe', '"', ',', '1,5', '0x10', '1_000', '١', '\t', 'NA', 'None']
 HEAD_CELLS = ['', 'Qq', 'nb', 'fe', 'Fe', 'HV', 'Load', 'load', 'formula', 'X', ' Fe', 'Fe ', 'B', '"']
 
@@ -56,6 +57,9 @@ def check_table(path):
         return
     assert np.isfinite(d.X).all() and np.isfinite(d.y).all(), d
     assert d.load is None or np.isfinite(d.load).all(), d
+    # issue 30 item 5: what is accepted lies in the documented physical ranges, HV in (0, 1e4] and load in [1e-4, 1e3] N
+    assert ((d.y > HV_RANGE[0]) & (d.y <= HV_RANGE[1])).all(), d
+    assert d.load is None or ((d.load >= LOAD_RANGE[0]) & (d.load <= LOAD_RANGE[1])).all(), d
 
 @FUZZ
 @given(st.binary(max_size=3000), st.sampled_from(['.csv', '.txt', '.xlsx']))
@@ -71,6 +75,8 @@ def test_load_random_bytes(data, suffix):
                       max_size=4),
        heads=st.lists(st.tuples(st.integers(0, len(HEADER) - 1), st.sampled_from(HEAD_CELLS)), max_size=2))
 @example(rows=[0], cells=[(0, HEADER.index('Load'), 'inf')], heads=[])       # an infinite load cell
+@example(rows=[0, 1], cells=[(1, HEADER.index('HV'), '1e30')], heads=[])    # issue 30 item 5: absurd hardness
+@example(rows=[0], cells=[(0, HEADER.index('Load'), '1e-9')], heads=[])     # issue 30 item 5: absurd load
 def test_load_mutated_real_rows(rows, cells, heads):
     "Issue 11 case 2: real rows of the default data with mutated cells and header names: one-line ValueError naming the file, or finite data."
     header, table = list(HEADER), [list(DATA.iloc[i]) for i in rows]

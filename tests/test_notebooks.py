@@ -32,3 +32,29 @@ def test_help_lists_the_output_columns(prog, columns):
     assert r.returncode == 0, r.stderr
     text = ' '.join(r.stdout.split())
     for c in columns: assert c in text, (prog, c)
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_show_no_warning_or_progress_bar(nb):
+    "Issue 30 item 13: a stored output a reader sees holds no Python warning (PyTorch's UserWarning) and no tqdm progress text."
+    for i, c in enumerate(json.loads(nb.read_text())['cells']):
+        for o in c.get('outputs', []):
+            text = ''.join(o.get('text', '')) + ''.join((o.get('data') or {}).get('text/plain', ''))
+            assert not re.search(r'\w+Warning:', text), f"{nb.name}: cell {i} shows a warning: {text[:300]!r}"
+            assert not re.search(r'\d+it/s\]|\|[#█ ]+\| \d+/\d+', text), f"{nb.name}: cell {i} shows a progress bar: {text[:300]!r}"
+
+def test_help_stands_alone():
+    "Issue 30 item 13: the docstrings help() shows never point 'above' (there is nothing above in help), and optimize_latents' example loads its model."
+    import inspect, alloy_vib.core, alloy_vib.data, alloy_vib.trained, alloy_vib.train, alloy_vib.design, alloy_vib.estimator, alloy_vib.evaluate, alloy_vib.interpret, alloy_vib.tune
+    from alloy_vib.trained import HardnessModel
+    from alloy_vib.estimator import VIBHardnessRegressor
+    from alloy_vib.design import optimize_latents
+    for obj in (VIBHardnessRegressor, HardnessModel.load, HardnessModel.save):
+        assert 'see above' not in (inspect.getdoc(obj) or ''), obj
+    for mod in (alloy_vib.core, alloy_vib.data, alloy_vib.trained, alloy_vib.train, alloy_vib.design, alloy_vib.estimator,
+                alloy_vib.evaluate, alloy_vib.interpret, alloy_vib.tune):
+        for name, f in inspect.getmembers(mod, lambda o: inspect.isfunction(o) or inspect.isclass(o)):
+            if getattr(f, '__module__', None) != mod.__name__: continue
+            for m in [f] + [v for _, v in inspect.getmembers(f, inspect.isfunction)] if inspect.isclass(f) else [f]:
+                assert 'see above' not in (m.__doc__ or ''), f"{mod.__name__}.{name}: {m.__doc__[:200]}"
+    doc = inspect.getdoc(optimize_latents)
+    assert 'HardnessModel.load(' in doc and '(n_starts, k)' in doc and 'repeat' in doc, doc
