@@ -21,7 +21,7 @@ import alloy_vib
 __all__ = ['CAMPAIGN_FORMAT', 'FAIR_CHANCE', 'MATCH_TOLERANCE', 'train_cli', 'predict_cli', 'round_file', 'new_campaign',
            'read_campaign', 'match_pending', 'record_results', 'add_round', 'round_summary', 'plot_campaign',
            'extend_data', 'measured_frame', 'read_pool', 'resolve_min_distance', 'suggest_round', 'write_campaign',
-           'check_suggest_args', 'start_campaign', 'continue_campaign', 'suggest_cli']
+           'check_suggest_args', 'start_campaign', 'continue_campaign', 'suggestion_table', 'suggest_cli']
 
 # %% ../nbs/12_cli.ipynb #64f658c0
 @call_parse
@@ -318,8 +318,8 @@ def check_suggest_args(target, n, acquisition, min_distance):
 def start_campaign(out, data=None, candidates=None, target: float = None, load: float|None = None, n: int = 5,
                    acquisition: str = 'ei', min_distance=None, source: str|None = None, elements=None, max_elements=None,
                    step: float = 0.005, epochs: int = 150, n_models: int = 5, update_epochs: int|None = None, seed: int = 0,
-                   target_col: str = 'HV', force: bool = False, progress: bool = False, log=print) -> dict:
-    "Train on the measured table `data`, suggest round 1 and write the campaign folder `out`; returns the state."
+                   target_col: str = 'HV', force: bool = False, progress: bool = False, log=print, model=None) -> dict:
+    "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1 and write the folder `out`."
     from alloy_vib.train import train_vib, check_training_args
     check_suggest_args(target, n, acquisition, min_distance)
     check_training_args(epochs=epochs, n_models=n_models)
@@ -328,7 +328,7 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
     if output_kind(out) == 'campaign' and not force:
         raise UsageError(f"--out {out}: holds a campaign; continue it with --campaign {out} --results TABLE, "
                          f"or pass --force to replace it with a new one")
-    check_output_dir(out, 'campaign', inputs=[src, candidates], force=force)
+    check_output_dir(out, 'campaign', inputs=[src, candidates, model], force=force)
     d = load_hardness_data(src, target=target_col, load_col='Load', verbose=progress)
     if d.has_load and load is None: raise UsageError(f"--load is required: {src} has indentation loads (N); e.g. --load 1")
     if not d.has_load and load is not None: raise UsageError(f"--load: {src} has no load column; leave --load out")
@@ -339,12 +339,21 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
                     epochs=int(epochs), n_models=int(n_models), update_epochs=update_epochs, target_col=target_col)
     state = new_campaign(settings, seed, dict(source=str(src), sha256=d.checksum, rows=len(d)),
                          None if pool is None else dict(source=str(candidates), sha256=sha256_file(candidates), rows=len(pool)))
-    log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…")
-    t0 = time.time(); model = train_vib(d, seed=seed, epochs=epochs, n_models=n_models, progress=progress); t1 = time.time()
+    t0 = time.time()
+    if model is not None:
+        path, model, how = model, HardnessModel.load(model), 'alloy_vib_train'
+        if model.meta.get('data_sha256') != d.checksum or model.target != d.target:
+            raise UsageError(f"--model {path}: was trained on another table than {src} (its SHA-256 differs); "
+                             f"leave --model out to train on {src}")
+        log(f"starting from the model in {path}, trained on this table")
+    else:
+        log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…"); how = 'train_vib'
+        model = train_vib(d, seed=seed, epochs=epochs, n_models=n_models, progress=progress)
+    t1 = time.time()
     log(f"suggesting round 1 from {'the ' + str(len(pool)) + ' candidates of ' + str(candidates) if pool is not None else 'designed candidates'}…")
     sug, md = suggest_round(model, d, state, pool)
-    state = add_round(state, sug, model.elements, None, seed, 'train_vib', dict(model=t1 - t0, suggest=time.time() - t1), len(d), md)
-    state = write_campaign(out, state, model, d, sug, pool, dict(n_rows=len(d), seconds=round(t1 - t0, 2), how='train_vib'))
+    state = add_round(state, sug, model.elements, None, seed, how, dict(model=t1 - t0, suggest=time.time() - t1), len(d), md)
+    state = write_campaign(out, state, model, d, sug, pool, dict(n_rows=len(d), seconds=round(t1 - t0, 2), how=how))
     log(round_summary(sug, 1, target, load, d.target))
     return state
 
@@ -393,6 +402,14 @@ def continue_campaign(folder, results, update_epochs: int|None = None, force: bo
     return st
 
 # %% ../nbs/12_cli.ipynb #sgc036
+def suggestion_table(sug: pd.DataFrame) -> str:
+    "The suggestions `sug` as a printable table: rank, formula, predicted hardness and interval, p_target, distance, nearest measured."
+    cols = [c for c in ('rank', 'formula', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'in_domain', 'distance', 'nearest_formula',
+                        'nearest_hv') if c in sug.columns]
+    fmt = dict(hv_pred='{:.0f}', hv_lo='{:.0f}', hv_hi='{:.0f}', nearest_hv='{:.0f}', p_target='{:.3f}', distance='{:.3f}')
+    return sug[cols].to_string(index=False, formatters={c: f.format for c, f in fmt.items() if c in cols})
+
+# %% ../nbs/12_cli.ipynb #sgc039
 @call_parse
 def suggest_cli(data: str = None,           # start: the measured table (CSV/Excel; default: the default data)
                 out: str = None,            # start: the campaign folder to write (new, empty, or with --force an earlier campaign)
@@ -411,6 +428,7 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
                 update_epochs: int = None,  # epochs of each update (default: update_model's)
                 seed: int = 0,              # start: random seed (round k uses seed + k - 1)
                 target_col: str = 'HV',     # start: the hardness column of the tables
+                model: str = None,          # start: a model folder alloy_vib_train wrote from --data (default: train one)
                 campaign: str = None,       # continue: the campaign folder
                 results: str = None,        # continue: the measured results (formula or element columns, load, HV)
                 quiet: store_true = False,  # no per-epoch progress
@@ -420,7 +438,8 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
     with cli_errors('alloy_vib_suggest'):
         say = lambda m: print(m, flush=True)
         if campaign is not None:
-            given = [f"--{k}" for k, v in dict(data=data, out=out, candidates=candidates, target=target, load=load).items() if v is not None]
+            given = [f"--{k}" for k, v in dict(data=data, out=out, candidates=candidates, target=target, load=load,
+                                                model=model).items() if v is not None]
             if given: raise UsageError(f"{given[0]} applies when starting a campaign (--out); --campaign continues one with its recorded settings")
             if results is None: raise UsageError("--results TABLE is required with --campaign (the measured alloys of the last round)")
             st = continue_campaign(campaign, results, update_epochs, force, progress=not quiet, log=say)
@@ -430,8 +449,10 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
             if out is None: raise UsageError("--out FOLDER is required to start a campaign (or --campaign FOLDER to continue one)")
             if target is None: raise UsageError("--target is required (the hardness to reach, e.g. 2000)")
             st = start_campaign(out, data, candidates, target, load, n, acquisition, min_distance, source, elements, max_elements,
-                                step, epochs, n_models, update_epochs, seed, target_col, force, progress=not quiet, log=say)
+                                step, epochs, n_models, update_epochs, seed, target_col, force, progress=not quiet, log=say,
+                                model=model)
             folder = out
         k = len(st['rounds'])
+        say(suggestion_table(pd.read_csv(Path(folder)/round_file(k))))
         say(f"wrote {folder}: {round_file(k)} ({len(st['rounds'][-1]['suggestions'])} suggestions), campaign.json, model/, campaign.png; "
             f"measure them and run: alloy_vib_suggest --campaign {folder} --results RESULTS.csv")
