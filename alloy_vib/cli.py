@@ -18,9 +18,9 @@ import alloy_vib
 
 
 # %% auto #0
-__all__ = ['CAMPAIGN_FORMAT', 'FAIR_CHANCE', 'MATCH_TOLERANCE', 'train_cli', 'predict_cli', 'round_file', 'new_campaign',
-           'read_campaign', 'match_pending', 'record_results', 'add_round', 'round_summary', 'plot_campaign',
-           'extend_data', 'measured_frame', 'read_pool', 'resolve_min_distance', 'suggest_round', 'write_campaign',
+__all__ = ['CAMPAIGN_FORMAT', 'MATCH_TOLERANCE', 'train_cli', 'predict_cli', 'round_file', 'new_campaign', 'read_campaign',
+           'match_pending', 'record_results', 'add_round', 'round_summary', 'plot_campaign', 'extend_data',
+           'measured_frame', 'read_pool', 'resolve_min_distance', 'suggest_round', 'write_campaign',
            'check_suggest_args', 'start_campaign', 'continue_campaign', 'suggestion_table', 'suggest_cli']
 
 # %% ../nbs/12_cli.ipynb #64f658c0
@@ -111,7 +111,6 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
 
 # %% ../nbs/12_cli.ipynb #sgc001
 CAMPAIGN_FORMAT = 1       # version of campaign.json
-FAIR_CHANCE = 0.05        # below this p_target the summary says plainly that no candidate has a fair chance
 MATCH_TOLERANCE = 1e-3    # a result is the suggested alloy when no fraction differs by more than this (0.1 at.%)
 
 def round_file(k: int) -> str:
@@ -193,6 +192,7 @@ def add_round(state: dict, sug: pd.DataFrame, elements, model_sha256: str|None, 
 # %% ../nbs/12_cli.ipynb #sgc016
 def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str = 'HV') -> str:
     "One line summarising round `k`'s suggestions `sug`: the best odds of reaching `target`, said plainly when they are poor."
+    from alloy_vib.campaign import FAIR_CHANCE
     at = '' if load is None else f" at {load:g} N"
     if not len(sug): return f"round {k}: no candidate left to suggest (every candidate is measured, pending or too close)"
     b = sug.loc[sug.p_target.idxmax()]
@@ -307,12 +307,13 @@ def write_campaign(out, state: dict, model: HardnessModel, measured: AlloyData, 
     return st
 
 # %% ../nbs/12_cli.ipynb #sgc032
-def check_suggest_args(target, n, acquisition, min_distance):
+def check_suggest_args(target, n, acquisition, min_distance, source=None):
     "Refuse (`UsageError`) a target, batch size, acquisition or minimum distance that cannot make a round."
     from alloy_vib.campaign import ACQUISITIONS
     check_option(is_finite(target) and target > 0, 'target', target, 'a positive hardness, e.g. 2000')
     check_option(is_whole(n) and 1 <= n <= 1000, 'n', n, 'a whole number of suggestions from 1 to 1000')
     check_option(acquisition in ACQUISITIONS, 'acquisition', acquisition, f"one of {', '.join(ACQUISITIONS)}")
+    check_option(source in (None, 'pool', 'latent', 'both'), 'source', source, "pool, latent or both")
     if min_distance is not None and str(min_distance).strip().lower() != 'domain': resolve_min_distance(min_distance, None)
 
 def start_campaign(out, data=None, candidates=None, target: float = None, load: float|None = None, n: int = 5,
@@ -321,7 +322,7 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
                    target_col: str = 'HV', force: bool = False, progress: bool = False, log=print, model=None) -> dict:
     "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1 and write the folder `out`."
     from alloy_vib.train import train_vib, check_training_args
-    check_suggest_args(target, n, acquisition, min_distance)
+    check_suggest_args(target, n, acquisition, min_distance, source)
     check_training_args(epochs=epochs, n_models=n_models)
     if update_epochs is not None: check_training_args(epochs=update_epochs)
     src = default_data_path(data)
@@ -350,7 +351,7 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
         log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…"); how = 'train_vib'
         model = train_vib(d, seed=seed, epochs=epochs, n_models=n_models, progress=progress)
     t1 = time.time()
-    log(f"suggesting round 1 from {'the ' + str(len(pool)) + ' candidates of ' + str(candidates) if pool is not None else 'designed candidates'}…")
+    log("suggesting round 1 from " + (f"the {len(pool)} candidates of {candidates}" if pool is not None else "designed candidates") + "…")
     sug, md = suggest_round(model, d, state, pool)
     state = add_round(state, sug, model.elements, None, seed, how, dict(model=t1 - t0, suggest=time.time() - t1), len(d), md)
     state = write_campaign(out, state, model, d, sug, pool, dict(n_rows=len(d), seconds=round(t1 - t0, 2), how=how))
@@ -419,7 +420,7 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
                 n: int = 5,                 # start: suggestions per round
                 acquisition: str = 'ei',    # start: ei (expected improvement), ucb, p_target, thompson or greedy
                 min_distance: str = None,   # start: no suggestion closer than this to a measured alloy; 'domain': the model's nearest-neighbour threshold
-                source: str = None,         # start: where candidates come from: pool, design or both (default: the pool if given, else design)
+                source: str = None,         # start: where candidates come from: pool, latent (designed) or both (default: the pool if given)
                 elements: str = None,       # start: allowed elements, comma-separated (default: those in the data)
                 max_elements: int = None,   # start: at most this many elements per alloy
                 step: float = 0.005,        # start: fractions are multiples of this
