@@ -122,7 +122,8 @@ def new_campaign(settings: dict, seed: int, data: dict, candidates: dict|None = 
     "The state (what campaign.json holds) of a campaign that has no round yet."
     return dict(format='alloy_vib-campaign', version=CAMPAIGN_FORMAT, alloy_vib=alloy_vib.__version__,
                 created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), settings=dict(settings), seed=int(seed),
-                data=dict(data), candidates=None if candidates is None else dict(candidates), rounds=[], pending=[], results=[])
+                data=dict(data), candidates=None if candidates is None else dict(candidates),
+                rounds=[], pending=[], results=[])
 
 # %% ../nbs/12_cli.ipynb #sgc007
 def read_campaign(folder) -> dict:
@@ -132,9 +133,11 @@ def read_campaign(folder) -> dict:
     f = p/'campaign.json'
     if not f.is_file(): raise UsageError(f"--campaign {p}: not an alloy_vib campaign folder (no campaign.json)")
     if output_kind(p) != 'campaign':
-        raise UsageError(f"--campaign {p}: not a folder alloy_vib_suggest wrote (its campaign.json or files are not a campaign's)")
+        raise UsageError(f"--campaign {p}: not a folder alloy_vib_suggest wrote "
+                         f"(its campaign.json or files are not a campaign's)")
     try: st = json.loads(f.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]})") from None
     if st.get('version') != CAMPAIGN_FORMAT:
         raise ValueError(f"{f}: campaign format {st.get('version')} (this alloy_vib reads {CAMPAIGN_FORMAT})")
     keys = ('settings', 'seed', 'rounds', 'pending', 'results', 'data')
@@ -158,7 +161,7 @@ def match_pending(X, elements, pending: list, tol: float = MATCH_TOLERANCE) -> l
 def _fractions(x, elements) -> dict: return {e: float(v) for e, v in zip(elements, x) if v > 0}
 
 def record_results(state: dict, results: AlloyData, elements) -> tuple[dict, list]:
-    "The state with `results` (over the model's `elements`) recorded against the open round, and the formulas nobody suggested."
+    "The state with `results` recorded against the open round (over the model's `elements`), and the formulas nobody suggested."
     st = copy.deepcopy(state); k = len(st['rounds'])
     X = to_vocabulary(results.X, results.elements, elements, results.source, results.rows)
     hit = match_pending(X, elements, st['pending'])
@@ -173,7 +176,8 @@ def record_results(state: dict, results: AlloyData, elements) -> tuple[dict, lis
     return st, [r['formula'] for r in rows if r['suggested_in'] is None]
 
 # %% ../nbs/12_cli.ipynb #sgc013
-_ROUND_COLUMNS = ('formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'acquisition', 'in_domain', 'distance', 'source')
+_ROUND_COLUMNS = ('formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'acquisition', 'in_domain', 'distance',
+                  'source')
 
 def add_round(state: dict, sug: pd.DataFrame, elements, model_sha256: str|None, seed: int, how: str, seconds: dict,
               n_measured: int, min_distance: float) -> dict:
@@ -184,14 +188,15 @@ def add_round(state: dict, sug: pd.DataFrame, elements, model_sha256: str|None, 
         d = {c: (r[c].item() if hasattr(r[c], 'item') else r[c]) for c in _ROUND_COLUMNS if c in sug.columns}
         rows.append(dict(d, fractions=_fractions([r.get(e, 0.0) for e in elements], elements)))
     st['rounds'].append(dict(round=k, file=round_file(k), seed=int(seed), model=how, model_sha256=model_sha256,
-                             seconds={k_: round(float(v), 2) for k_, v in seconds.items()}, n_measured=int(n_measured), min_distance=float(min_distance),
+                             seconds={k_: round(float(v), 2) for k_, v in seconds.items()}, n_measured=int(n_measured),
+                             min_distance=float(min_distance),
                              message=sug.attrs.get('message', ''), suggestions=rows, results=[]))
     st['pending'] += [dict(formula=r['formula'], fractions=r['fractions'], load=r.get('load'), round=k) for r in rows]
     return st
 
 # %% ../nbs/12_cli.ipynb #sgc016
 def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str = 'HV') -> str:
-    "One line summarising round `k`'s suggestions `sug`: the best odds of reaching `target`, said plainly when they are poor."
+    "One line on round `k`'s suggestions `sug`: the best odds of reaching `target`, said plainly when they are poor."
     from alloy_vib.campaign import FAIR_CHANCE
     at = '' if load is None else f" at {load:g} N"
     if not len(sug): return f"round {k}: no candidate left to suggest (every candidate is measured, pending or too close)"
@@ -215,9 +220,12 @@ def plot_campaign(state: dict, measured: AlloyData|None = None, unit: str = 'HV'
         sg = pd.DataFrame(r['suggestions'])
         if not len(sg): continue
         x = r['round'] + np.linspace(-0.25, 0.05, len(sg))
-        ax.errorbar(x, sg.hv_pred, yerr=[sg.hv_pred - sg.hv_lo, sg.hv_hi - sg.hv_pred], fmt='none', ecolor='0.75', zorder=1)
-        sc = ax.scatter(x, sg.hv_pred, c=sg.p_target, cmap='viridis', vmin=0, vmax=1, s=30, zorder=2, edgecolors='k', linewidths=0.3)
-        for xi, h, pt in zip(x, sg.hv_pred, sg.p_target): ax.annotate(f"{pt:.2f}", (xi, h), xytext=(2, 3), textcoords='offset points', fontsize=6)
+        ax.errorbar(x, sg.hv_pred, yerr=[sg.hv_pred - sg.hv_lo, sg.hv_hi - sg.hv_pred], fmt='none', ecolor='0.75',
+                    zorder=1)
+        sc = ax.scatter(x, sg.hv_pred, c=sg.p_target, cmap='viridis', vmin=0, vmax=1, s=30, zorder=2, edgecolors='k',
+                        linewidths=0.3)
+        for xi, h, pt in zip(x, sg.hv_pred, sg.p_target):
+            ax.annotate(f"{pt:.2f}", (xi, h), xytext=(2, 3), textcoords='offset points', fontsize=6)
         res = pd.DataFrame(r['results'])
         if len(res): ax.scatter(r['round'] + 0.2 + np.zeros(len(res)), res.value, marker='x', color='k', s=30, zorder=3)
     near = lambda L: L is None or s.get('load') is None or abs(np.log(L/s['load'])) < np.log(1.5)
@@ -236,7 +244,8 @@ def plot_campaign(state: dict, measured: AlloyData|None = None, unit: str = 'HV'
     if sc is not None: fig.colorbar(sc, ax=ax, label='p_target (predicted chance of reaching the target)')
     ax.set_xticks([r['round'] for r in rounds]); ax.set_xlim(0.4, max(1, len(rounds)) + 0.6)
     ax.set_xlabel('round'); ax.set_ylabel(f'hardness ({unit})')
-    ax.set_title(f"campaign for {s['target']:g} {unit}" + ('' if s.get('load') is None else f" at {s['load']:g} N"), fontsize=9)
+    at = '' if s.get('load') is None else f" at {s['load']:g} N"
+    ax.set_title(f"campaign for {s['target']:g} {unit}{at}", fontsize=9)
     ax.legend(fontsize=7, loc='lower right'); fig.tight_layout()
     return fig
 
@@ -249,7 +258,7 @@ def extend_data(data: AlloyData, new: AlloyData, elements, load=None) -> AlloyDa
         L = np.concatenate([data.load, new.load if new.load is not None else np.full(len(new), float(load))])
     out = make_alloy_data(X, elements, np.concatenate([data.y, new.y]), L, data.target, data.source,
                           f"{data.checksum}+{new.checksum}", np.concatenate([data.rows, new.rows]))
-    if out.elements != list(elements): out = dataclasses.replace(out, elements=list(elements), X=X)   # keep every model element
+    if out.elements != list(elements): out = dataclasses.replace(out, elements=list(elements), X=X)   # every model element
     return out
 
 def measured_frame(data: AlloyData) -> pd.DataFrame:
@@ -266,7 +275,7 @@ def read_pool(path, elements) -> np.ndarray:
     return X[np.sort(unique_rows(np.round(X, 9))[0])]
 
 def resolve_min_distance(value, model: HardnessModel) -> float:
-    "`--min_distance` as a distance: None → 0, a number ≥ 0, or 'domain' → the model's nearest-neighbour threshold."
+    "`--min_distance` as a distance: None → 0, a number ≥ 0, or 'domain': the model's nearest-neighbour threshold."
     if value is None: return 0.0
     if str(value).strip().lower() == 'domain': return float((model.meta.get('domain') or {}).get('threshold', 0.0))
     try: v = float(value)
@@ -276,21 +285,24 @@ def resolve_min_distance(value, model: HardnessModel) -> float:
 
 # %% ../nbs/12_cli.ipynb #sgc027
 def suggest_round(model: HardnessModel, measured: AlloyData, state: dict, pool=None) -> tuple[pd.DataFrame, float]:
-    "The next round's suggestions under the campaign's settings, and the minimum distance they kept from measured alloys."
+    "The next round's suggestions under the campaign's settings, and the minimum distance kept from measured alloys."
     from alloy_vib.campaign import suggest
     from alloy_vib.design import DesignSettings
     s, k = state['settings'], len(state['rounds']) + 1
     md = resolve_min_distance(s.get('min_distance'), model)
-    pend = np.array([[p['fractions'].get(e, 0.0) for e in model.elements] for p in state['pending']]) if state['pending'] else None
-    design = DesignSettings.of(None, **{f: s[f] for f in ('elements', 'max_elements', 'step', 'min_fraction') if s.get(f) is not None})
-    sug = suggest(model, measured, candidates=pool, n=s['n'], target=s['target'], load=s.get('load'), acquisition=s['acquisition'],
-                  pending=pend, min_distance=md, source=s.get('source'), settings=design, seed=state['seed'] + k - 1)
+    pend = (np.array([[p['fractions'].get(e, 0.0) for e in model.elements] for p in state['pending']])
+            if state['pending'] else None)
+    design = DesignSettings.of(None, **{f: s[f] for f in ('elements', 'max_elements', 'step', 'min_fraction')
+                                        if s.get(f) is not None})
+    sug = suggest(model, measured, candidates=pool, n=s['n'], target=s['target'], load=s.get('load'),
+                  acquisition=s['acquisition'], pending=pend, min_distance=md, source=s.get('source'), settings=design,
+                  seed=state['seed'] + k - 1)
     return sug, md
 
 # %% ../nbs/12_cli.ipynb #sgc029
 def write_campaign(out, state: dict, model: HardnessModel, measured: AlloyData, sug: pd.DataFrame, pool=None,
                    metrics: dict|None = None, previous=None) -> dict:
-    "Write the campaign folder `out` whole (see above); returns the state written, with the model's hash in its last round."
+    "Write the campaign folder `out` whole (see above); returns the state written, the model's hash in its last round."
     st = copy.deepcopy(state); k = len(st['rounds'])
     with atomic_dir(out) as tmp:
         if previous is not None:
@@ -299,7 +311,8 @@ def write_campaign(out, state: dict, model: HardnessModel, measured: AlloyData, 
         if pool is not None: pd.DataFrame(pool, columns=model.elements).to_csv(tmp/'candidates.csv', index=False)
         sug.to_csv(tmp/round_file(k), index=False)
         (tmp/'model').mkdir(); model.write_files(tmp/'model')
-        (tmp/'model'/'metrics.json').write_text(json.dumps(dict(model.meta.get('metrics', {}), **(metrics or {})), indent=1, default=float))
+        info = dict(model.meta.get('metrics', {}), **(metrics or {}))
+        (tmp/'model'/'metrics.json').write_text(json.dumps(info, indent=1, default=float))
         st['rounds'][-1]['model_sha256'] = sha256_file(tmp/'model'/'weights.pt')
         measured_frame(measured).to_csv(tmp/'measured.csv', index=False)
         save_figure(plot_campaign(st, measured), tmp/'campaign.png')
@@ -314,13 +327,14 @@ def check_suggest_args(target, n, acquisition, min_distance, source=None):
     check_option(is_whole(n) and 1 <= n <= 1000, 'n', n, 'a whole number of suggestions from 1 to 1000')
     check_option(acquisition in ACQUISITIONS, 'acquisition', acquisition, f"one of {', '.join(ACQUISITIONS)}")
     check_option(source in (None, 'pool', 'latent', 'both'), 'source', source, "pool, latent or both")
-    if min_distance is not None and str(min_distance).strip().lower() != 'domain': resolve_min_distance(min_distance, None)
+    if min_distance is not None and str(min_distance).strip().lower() != 'domain':
+        resolve_min_distance(min_distance, None)
 
 def start_campaign(out, data=None, candidates=None, target: float = None, load: float|None = None, n: int = 5,
                    acquisition: str = 'ei', min_distance=None, source: str|None = None, elements=None, max_elements=None,
                    step: float = 0.005, epochs: int = 150, n_models: int = 5, update_epochs: int|None = None, seed: int = 0,
                    target_col: str = 'HV', force: bool = False, progress: bool = False, log=print, model=None) -> dict:
-    "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1 and write the folder `out`."
+    "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1, write the folder `out`."
     from alloy_vib.train import train_vib, check_training_args
     check_suggest_args(target, n, acquisition, min_distance, source)
     check_training_args(epochs=epochs, n_models=n_models)
@@ -331,7 +345,8 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
                          f"or pass --force to replace it with a new one")
     check_output_dir(out, 'campaign', inputs=[src, candidates, model], force=force)
     d = load_hardness_data(src, target=target_col, load_col='Load', verbose=progress)
-    if d.has_load and load is None: raise UsageError(f"--load is required: {src} has indentation loads (N); e.g. --load 1")
+    if d.has_load and load is None:
+        raise UsageError(f"--load is required: {src} has indentation loads (N); e.g. --load 1")
     if not d.has_load and load is not None: raise UsageError(f"--load: {src} has no load column; leave --load out")
     check_option(load is None or (is_finite(load) and load > 0), 'load', load, 'a positive load in N')
     pool = read_pool(check_input_file(candidates, 'candidate'), d.elements) if candidates is not None else None
@@ -339,7 +354,8 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
                     min_distance=min_distance, source=source, elements=elements, max_elements=max_elements, step=step,
                     epochs=int(epochs), n_models=int(n_models), update_epochs=update_epochs, target_col=target_col)
     state = new_campaign(settings, seed, dict(source=str(src), sha256=d.checksum, rows=len(d)),
-                         None if pool is None else dict(source=str(candidates), sha256=sha256_file(candidates), rows=len(pool)))
+                         None if pool is None else
+                         dict(source=str(candidates), sha256=sha256_file(candidates), rows=len(pool)))
     t0 = time.time()
     if model is not None:
         path, model, how = model, HardnessModel.load(model), 'alloy_vib_train'
@@ -348,12 +364,15 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
                              f"leave --model out to train on {src}")
         log(f"starting from the model in {path}, trained on this table")
     else:
-        log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…"); how = 'train_vib'
+        how = 'train_vib'
+        log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…")
         model = train_vib(d, seed=seed, epochs=epochs, n_models=n_models, progress=progress)
     t1 = time.time()
-    log("suggesting round 1 from " + (f"the {len(pool)} candidates of {candidates}" if pool is not None else "designed candidates") + "…")
+    log("suggesting round 1 from " + (f"the {len(pool)} candidates of {candidates}" if pool is not None
+                                      else "designed candidates") + "…")
     sug, md = suggest_round(model, d, state, pool)
-    state = add_round(state, sug, model.elements, None, seed, how, dict(model=t1 - t0, suggest=time.time() - t1), len(d), md)
+    state = add_round(state, sug, model.elements, None, seed, how, dict(model=t1 - t0, suggest=time.time() - t1),
+                      len(d), md)
     state = write_campaign(out, state, model, d, sug, pool, dict(n_rows=len(d), seconds=round(t1 - t0, 2), how=how))
     log(round_summary(sug, 1, target, load, d.target))
     return state
@@ -366,61 +385,66 @@ def _results_load_col(path) -> str:
 
 def continue_campaign(folder, results, update_epochs: int|None = None, force: bool = False, progress: bool = False,
                       log=print) -> dict:
-    "Record the measured `results` in the campaign `folder`, update its model and suggest the next round; returns the state."
+    "Record the measured `results` in the campaign `folder`, update its model, suggest the next round; returns the state."
     from alloy_vib.campaign import update_model
     folder, st = Path(folder), read_campaign(folder)
     s, k = st['settings'], len(st['rounds'])
     if Path(results).resolve().parent == folder.resolve() or folder.resolve() in Path(results).resolve().parents:
-        raise UsageError(f"--results {results}: is inside the campaign folder, which is rewritten whole; keep the results elsewhere")
+        raise UsageError(f"--results {results}: is inside the campaign folder, which is rewritten whole; "
+                         f"keep the results elsewhere")
     if update_epochs is not None:
         from alloy_vib.train import check_training_args
         check_training_args(epochs=update_epochs)
     model = HardnessModel.load(folder/'model')
     if sha256_file(folder/'model'/'weights.pt') != st['rounds'][-1]['model_sha256']:
-        raise ValueError(f"{folder/'model'/'weights.pt'}: not the model campaign.json recorded for round {k} (its hash differs); "
-                         "the folder was edited")
+        raise ValueError(f"{folder/'model'/'weights.pt'}: not the model campaign.json recorded for round {k} "
+                         "(its hash differs); the folder was edited")
     res = load_hardness_data(check_input_file(results, 'results'), target=s['target_col'],
                              load_col=_results_load_col(results) if model.has_load else None, verbose=False)
     seen = [r['round'] for r in st['rounds'] if r.get('results_sha256') == res.checksum]
     if seen and not force: raise UsageError(f"--results {results}: this file was already recorded in round {seen[0]}; "
                                             f"pass --force to record it again")
-    measured = load_hardness_data(folder/'measured.csv', target=s['target_col'], load_col='Load' if model.has_load else None, verbose=False)
+    measured = load_hardness_data(folder/'measured.csv', target=s['target_col'], load_col='Load' if model.has_load else None,
+                                  verbose=False)
     st, odd = record_results(st, res, model.elements)
     data = extend_data(dataclasses.replace(measured, source=st['data']['source']), res, model.elements, s.get('load'))
     skipped = f", {res.n_skipped} row(s) without a {s['target_col']} value skipped" if res.n_skipped else ''
-    log(f"recorded {len(res)} results for round {k}{skipped}" + (f"; {len(odd)} of them for alloys this campaign never suggested: "
-        f"{', '.join(odd[:5])}{' …' if len(odd) > 5 else ''}" if odd else "") + f"; {len(st['pending'])} suggested alloys still pending")
+    odd_s = f"; {len(odd)} of them for alloys this campaign never suggested: {', '.join(odd[:5])}{' …' if len(odd) > 5 else ''}"
+    log(f"recorded {len(res)} results for round {k}{skipped}{odd_s if odd else ''}; "
+        f"{len(st['pending'])} suggested alloys still pending")
     ue = update_epochs if update_epochs is not None else s.get('update_epochs')
     log(f"updating the model on {len(data)} measured alloys…")
     t0 = time.time(); model = update_model(model, data, epochs=ue, seed=st['seed'] + k); t1 = time.time()
     pool = read_pool(folder/'candidates.csv', model.elements) if st.get('candidates') else None
     log(f"suggesting round {k + 1}…")
     sug, md = suggest_round(model, data, st, pool)
-    st = add_round(st, sug, model.elements, None, st['seed'] + k, 'update_model', dict(model=t1 - t0, suggest=time.time() - t1), len(data), md)
-    st = write_campaign(folder, st, model, data, sug, None, dict(n_rows=len(data), seconds=round(t1 - t0, 2), how='update_model'),
-                        previous=folder)
+    st = add_round(st, sug, model.elements, None, st['seed'] + k, 'update_model',
+                   dict(model=t1 - t0, suggest=time.time() - t1), len(data), md)
+    st = write_campaign(folder, st, model, data, sug, None,
+                        dict(n_rows=len(data), seconds=round(t1 - t0, 2), how='update_model'), previous=folder)
     log(round_summary(sug, k + 1, s['target'], s.get('load'), data.target))
     return st
 
 # %% ../nbs/12_cli.ipynb #sgc036
 def suggestion_table(sug: pd.DataFrame) -> str:
-    "The suggestions `sug` as a printable table: rank, formula, predicted hardness and interval, p_target, distance, nearest measured."
-    cols = [c for c in ('rank', 'formula', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'in_domain', 'distance', 'nearest_formula',
-                        'nearest_hv') if c in sug.columns]
-    fmt = dict(hv_pred='{:.0f}', hv_lo='{:.0f}', hv_hi='{:.0f}', nearest_hv='{:.0f}', p_target='{:.3f}', distance='{:.3f}')
+    "The suggestions `sug` as a printable table: predicted hardness and interval, p_target, distance, nearest measured."
+    cols = [c for c in ('rank', 'formula', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'in_domain', 'distance',
+                        'nearest_formula', 'nearest_hv') if c in sug.columns]
+    fmt = dict(hv_pred='{:.0f}', hv_lo='{:.0f}', hv_hi='{:.0f}', nearest_hv='{:.0f}', p_target='{:.3f}',
+               distance='{:.3f}')
     return sug[cols].to_string(index=False, formatters={c: f.format for c, f in fmt.items() if c in cols})
 
 # %% ../nbs/12_cli.ipynb #sgc039
 @call_parse
 def suggest_cli(data: str = None,           # start: the measured table (CSV/Excel; default: the default data)
-                out: str = None,            # start: the campaign folder to write (new, empty, or with --force an earlier campaign)
-                candidates: str = None,     # start: a table of compositions the lab can make (default: designed candidates)
+                out: str = None,            # start: the campaign folder (new, empty, or with --force an earlier one)
+                candidates: str = None,     # start: a table of compositions the lab can make (default: designed ones)
                 target: float = None,       # start: the hardness to reach (HV), e.g. 2000 (required)
-                load: float = None,         # start: the load in N the alloys will be measured at (required for data with loads)
+                load: float = None,         # start: the load in N of the measurements (required for data with loads)
                 n: int = 5,                 # start: suggestions per round
                 acquisition: str = 'ei',    # start: ei (expected improvement), ucb, p_target, thompson or greedy
-                min_distance: str = None,   # start: no suggestion closer than this to a measured alloy; 'domain': the model's nearest-neighbour threshold
-                source: str = None,         # start: where candidates come from: pool, latent (designed) or both (default: the pool if given)
+                min_distance: str = None,   # start: no suggestion closer to a measured alloy; 'domain': the domain's threshold
+                source: str = None,         # start: candidates from the pool, latent (designed) or both (default: pool if given)
                 elements: str = None,       # start: allowed elements, comma-separated (default: those in the data)
                 max_elements: int = None,   # start: at most this many elements per alloy
                 step: float = 0.005,        # start: fractions are multiples of this
@@ -429,31 +453,36 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
                 update_epochs: int = None,  # epochs of each update (default: update_model's)
                 seed: int = 0,              # start: random seed (round k uses seed + k - 1)
                 target_col: str = 'HV',     # start: the hardness column of the tables
-                model: str = None,          # start: a model folder alloy_vib_train wrote from --data (default: train one)
+                model: str = None,          # start: a model alloy_vib_train wrote from --data (default: train one)
                 campaign: str = None,       # continue: the campaign folder
                 results: str = None,        # continue: the measured results (formula or element columns, load, HV)
                 quiet: store_true = False,  # no per-epoch progress
-                force: store_true = False): # start: replace an earlier campaign or another alloy_vib output; continue: record a results file again
+                force: store_true = False): # start: replace an earlier campaign; continue: record a results file again
     """Suggest the next experiments and keep the campaign in a folder: start one from a measured table (--data, --out,
-    --target, --load), then record each round's results (--campaign, --results) to update the model and get the next round."""
+    --target, --load), then record each round's results (--campaign, --results) to update the model and get the next
+    round."""
     with cli_errors('alloy_vib_suggest'):
         say = lambda m: print(m, flush=True)
         if campaign is not None:
             given = [f"--{k}" for k, v in dict(data=data, out=out, candidates=candidates, target=target, load=load,
                                                 model=model).items() if v is not None]
-            if given: raise UsageError(f"{given[0]} applies when starting a campaign (--out); --campaign continues one with its recorded settings")
-            if results is None: raise UsageError("--results TABLE is required with --campaign (the measured alloys of the last round)")
+            if given: raise UsageError(f"{given[0]} applies when starting a campaign (--out); "
+                                       f"--campaign continues one with its recorded settings")
+            if results is None:
+                raise UsageError("--results TABLE is required with --campaign (the measured alloys of the last round)")
             st = continue_campaign(campaign, results, update_epochs, force, progress=not quiet, log=say)
             folder = campaign
         else:
-            if results is not None: raise UsageError("--results needs --campaign FOLDER (the campaign the results belong to)")
-            if out is None: raise UsageError("--out FOLDER is required to start a campaign (or --campaign FOLDER to continue one)")
+            if results is not None:
+                raise UsageError("--results needs --campaign FOLDER (the campaign the results belong to)")
+            if out is None:
+                raise UsageError("--out FOLDER is required to start a campaign (or --campaign FOLDER to continue one)")
             if target is None: raise UsageError("--target is required (the hardness to reach, e.g. 2000)")
-            st = start_campaign(out, data, candidates, target, load, n, acquisition, min_distance, source, elements, max_elements,
-                                step, epochs, n_models, update_epochs, seed, target_col, force, progress=not quiet, log=say,
-                                model=model)
+            st = start_campaign(out, data, candidates, target, load, n, acquisition, min_distance, source, elements,
+                                max_elements, step, epochs, n_models, update_epochs, seed, target_col, force,
+                                progress=not quiet, log=say, model=model)
             folder = out
         k = len(st['rounds'])
         say(suggestion_table(pd.read_csv(Path(folder)/round_file(k))))
-        say(f"wrote {folder}: {round_file(k)} ({len(st['rounds'][-1]['suggestions'])} suggestions), campaign.json, model/, campaign.png; "
-            f"measure them and run: alloy_vib_suggest --campaign {folder} --results RESULTS.csv")
+        say(f"wrote {folder}: {round_file(k)} ({len(st['rounds'][-1]['suggestions'])} suggestions), campaign.json, model/, "
+            f"campaign.png; measure them and run: alloy_vib_suggest --campaign {folder} --results RESULTS.csv")
