@@ -429,7 +429,7 @@ def continue_campaign(folder, results, update_epochs: int|None = None, force: bo
 def suggestion_table(sug: pd.DataFrame) -> str:
     "The suggestions `sug` as a printable table: predicted hardness and interval, p_target, distance, nearest measured."
     cols = [c for c in ('rank', 'formula', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'in_domain', 'distance',
-                        'nearest_formula', 'nearest_hv') if c in sug.columns]
+                        'nearest_formula', 'nearest_hv', 'nearest_load') if c in sug.columns]
     fmt = dict(hv_pred='{:.0f}', hv_lo='{:.0f}', hv_hi='{:.0f}', nearest_hv='{:.0f}', p_target='{:.3f}',
                distance='{:.3f}')
     return sug[cols].to_string(index=False, formatters={c: f.format for c, f in fmt.items() if c in cols})
