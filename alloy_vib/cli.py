@@ -30,27 +30,32 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
               target: str = 'HV',           # target column
               formula_col: str = None,      # formula column (auto-detected: formula, FORMULA, composition)
               load_col: str = 'Load',       # load column in N (absent: composition only)
-              epochs: int = 150,            # maximum epochs (early stopping may end sooner)
+              epochs: int = None,           # maximum epochs (default: the evaluated setting, `TrainSettings`)
               seed: int = 0,                # random seed (same seed, same model on CPU)
-              n_models: int = 5,            # ensemble size (5: the setting evaluated in benchmarks/accuracy.py)
-              lr: float = 0.02,             # peak learning rate of the one-cycle schedule (evaluated setting)
-              dropout: float = 0.0,         # dropout in the network (evaluated setting)
-              valid_frac: float = 0.0,      # composition groups each network holds out for early stopping (0: none, evaluated)
-              config: str = None,           # best.json from alloy_vib_tune: its settings replace the options above that it names
+              n_models: int = None,         # networks in the ensemble (default: the evaluated setting)
+              lr: float = None,             # peak learning rate of the one-cycle schedule (default: the evaluated setting)
+              dropout: float = None,        # dropout in the network (default: the evaluated setting, `VIBConfig`)
+              valid_frac: float = None,     # composition groups each network holds out for early stopping (default: none)
+              config: str = None,           # best.json from alloy_vib_tune: its settings, except those typed as options here
               quiet: store_true = False,    # no per-epoch progress
               force: store_true = False):   # allow --out to replace an alloy_vib output of another kind
     "Train the VIB-attention hardness model on a table of alloys and save it."
     from alloy_vib.train import train_vib, check_training_args   # here, so the other commands never load fastai
     with cli_errors('alloy_vib_train'):
         t0 = time.time()
-        kw = dict(epochs=epochs, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac)
+        typed = {k: v for k, v in dict(epochs=epochs, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac).items()
+                 if v is not None}   # the options typed on the command line: they beat --config
+        kw = {}
         if config is not None:
             try: cfg = json.loads(check_input_file(config, 'settings file').read_text())
             except json.JSONDecodeError as e: raise ValueError(f"{config}: not JSON ({e})") from None
             if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
                 raise ValueError(f"{config}: not a settings file written by alloy_vib_tune (no 'params')")
+            try: check_training_args(**cfg['params'])
+            except UsageError as e: raise UsageError(f"{config}: {e}") from None
             kw.update(cfg['params'])
-        check_training_args(**kw)
+        kw.update(typed)
+        settings, _ = check_training_args(**kw)
         src = default_data_path(data)
         check_output_dir(out, 'model', inputs=[src], force=force)      # before training, not after
         d = load_hardness_data(src, target=target, load_col=load_col, formula_col=formula_col)
@@ -63,7 +68,7 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
             model.write_files(tmp)
             (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
         v = metrics.get('valid', metrics['train'])
-        print(f"trained {model.n_models}{'' if model.n_models == kw['n_models'] else ' of ' + str(kw['n_models'])} network(s) on {len(d)} alloys in {seconds:.1f} s: "
+        print(f"trained {model.n_models}{'' if model.n_models == settings.n_models else ' of ' + str(settings.n_models)} network(s) on {len(d)} alloys in {seconds:.1f} s: "
               f"{'held-out' if 'valid' in metrics else 'training'} MAE {v['mae']:.1f}, "
               f"RMSE {v['rmse']:.1f}, R² {v['r2']:.3f} ({target}) -> {out}")
 

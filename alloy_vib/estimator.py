@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .data import AlloyData, frame_alloy_data, frame_fractions, load_column, to_vocabulary
 from .trained import HardnessModel
 from .train import TrainSettings, train_vib
+from .model import VIBConfig
 
 # %% auto #0
 __all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'TARGET', 'VIBHardnessRegressor']
@@ -24,31 +25,31 @@ TARGET = 'HV'   # what errors and the saved model call y
 class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
     "The VIB-attention hardness model as a scikit-learn regressor (see above); every keyword defaults to the evaluated setting."
     def __init__(self,
-                 epochs: int = 150,             # epochs of the one-cycle schedule
-                 lr: float = 0.02,              # peak learning rate
-                 bs: int = 64,                  # rows per batch and network
-                 n_models: int = 5,             # networks in the ensemble
-                 valid_frac: float = 0.0,       # composition groups each network holds out for early stopping (0: none)
-                 calib_folds: int = 5,          # cross-fitted networks whose held-out predictions calibrate the interval
-                 lambda_rec: float = 0.1,       # weight of the reconstruction term
-                 beta: float = 1e-3,            # starting KL weight β
-                 warmup_epochs: int = 20,       # epochs of KL annealing
-                 target_kl: float|None = 1.0,   # KL per latent dimension that dynamic β holds
-                 patience: int = 40,            # epochs without hold-out improvement before a network stops
-                 wd: float = 1e-4,              # weight decay
-                 alpha: float = 0.1,            # the interval covers 1 − alpha
-                 interval: str = 'distance',    # conformal score: 'distance', 'abs' or 'scaled' (see `calibrate`)
-                 huber: float|None = None,      # Huber δ of the hardness loss (None: MSE)
-                 grad_clip: float|None = None,  # clip each network's gradient norm to this (None: no clipping)
-                 size_prior: float = 0.0,       # weight of the published size-effect prior on the load law (0: none)
-                 latent_dim: int = 16,          # size of the latent z (the network's shape, `VIBConfig`)
-                 hidden: int = 128,             # width of the encoder, head and decoder MLPs
-                 dropout: float = 0.0,          # dropout in the network
-                 seed: int = 0,                 # network i is seeded with seed + i
-                 load_col: str|None = None,     # load column of X in N (None: a column named load or Load, if any)
-                 formula_col: str|None = None,  # formula column of X (None: found by name, else element columns)
-                 elements: list|None = None,    # element vocabulary (None: the elements of the training X)
-                 threads: int|None = None):     # torch threads while training and predicting (None: as set)
+                 epochs: int = TrainSettings.epochs,               # epochs of the one-cycle schedule
+                 lr: float = TrainSettings.lr,                     # peak learning rate
+                 bs: int = TrainSettings.bs,                       # rows per batch and network
+                 n_models: int = TrainSettings.n_models,           # networks in the ensemble
+                 valid_frac: float = TrainSettings.valid_frac,     # groups each network holds out to stop early
+                 calib_folds: int = TrainSettings.calib_folds,     # cross-fitted networks that calibrate the interval
+                 lambda_rec: float = TrainSettings.lambda_rec,     # weight of the reconstruction term
+                 beta: float = TrainSettings.beta,                 # starting KL weight β
+                 warmup_epochs: int = TrainSettings.warmup_epochs, # epochs of KL annealing
+                 target_kl: float|None = TrainSettings.target_kl,  # KL per latent dimension that dynamic β holds
+                 patience: int = TrainSettings.patience,           # epochs without hold-out improvement before a stop
+                 wd: float = TrainSettings.wd,                     # weight decay
+                 alpha: float = TrainSettings.alpha,               # the interval covers 1 − alpha
+                 interval: str = TrainSettings.interval,           # conformal score (see `calibrate`)
+                 huber: float|None = TrainSettings.huber,          # Huber δ of the hardness loss (None: MSE)
+                 grad_clip: float|None = TrainSettings.grad_clip,  # clip each network's gradient norm (None: no)
+                 size_prior: float = TrainSettings.size_prior,     # weight of the size-effect prior (0: none)
+                 latent_dim: int = VIBConfig.latent_dim,           # size of z (the network's shape, `VIBConfig`)
+                 hidden: int = VIBConfig.hidden,                   # width of the encoder, head and decoder MLPs
+                 dropout: float = VIBConfig.dropout,               # dropout in the network
+                 seed: int = 0,                                    # network i is seeded with seed + i
+                 load_col: str|None = None,                        # load column of X in N (None: load or Load, if any)
+                 formula_col: str|None = None,                     # formula column (None: by name, else element columns)
+                 elements: list|None = None,                       # element vocabulary (None: the elements of the training X)
+                 threads: int|None = None):                        # torch threads (None: as set)
         for name, value in list(locals().items()):   # scikit-learn's rule: store every parameter as given
             if name != 'self': setattr(self, name, value)
 

@@ -13,11 +13,11 @@ from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, HistGra
 from .core import cli_errors, check_output_file, write_json, write_table, UsageError
 from .data import AlloyData, load_hardness_data
 from .trained import regression_metrics
-from .train import train_vib, group_folds
+from .train import TrainSettings, train_vib, group_folds
 
 # %% auto #0
 __all__ = ['SPLITS', 'BASELINES', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
-           'cross_validate', 'accuracy_table', 'evaluate_cli']
+           'cross_validate', 'evaluate_cli']
 
 # %% ../nbs/06_evaluate.ipynb #560cae81
 SPLITS = ('group', 'family')
@@ -94,7 +94,7 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
                    seed: int = 0,                 # shuffles the groups into folds and seeds every model
                    models=('vib', 'extra_trees', 'random_forest', 'hist_gb'),  # which models, on the same folds
                    vib_kwargs: dict|None = None,  # `train_vib` keywords for the VIB model (default: the evaluated setting)
-                   alpha: float = 0.1,            # the VIB interval covers 1 − alpha
+                   alpha: float = TrainSettings.alpha,  # the VIB interval covers 1 − alpha
                    progress: bool = False,        # print each fold's MAE
                    n_jobs: int = 1                # VIB folds trained at once (joblib: loky processes, or a Dask cluster)
                   ) -> CVResult:
@@ -136,15 +136,6 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
                 vib_settings=vkw if 'vib' in models else None,
                 baselines={m: repr(BASELINES[m](seed)) for m in models if m in BASELINES})
     return CVResult(split, fs, seed, oof, metrics, info)
-
-# %% ../nbs/06_evaluate.ipynb #12279cc0
-def accuracy_table(results: dict, dataset: str = 'mmg_hardness', metrics=('mae', 'rmse', 'r2')) -> pd.DataFrame:
-    "Per-model metrics by split (columns like 'group MAE') from the dict in benchmarks/results/accuracy.json."
-    res = results['results'][dataset]
-    cols = {}
-    for split in [s for s in SPLITS if s in res]:
-        for m in metrics: cols[f'{split} {m.upper().replace("R2", "R²")}'] = {k: v[m] for k, v in res[split]['models'].items()}
-    return pd.DataFrame(cols).round(3)
 
 # %% ../nbs/06_evaluate.ipynb #a892eb4e
 @call_parse

@@ -45,8 +45,8 @@ class MemberBatches:
 # %% ../nbs/04_learner.ipynb #6b0bfcd3
 class VIBLoss:
     "Each network's hardness loss (MSE or Huber) + λ_rec·reconstruction + β·KL (+ the size-effect prior) over its own rows, summed over the networks."
-    def __init__(self, lambda_rec: float = 0.1, beta: float = 1e-3, huber: float|None = None,
-                 size_prior: float = 0.0, y_scale: tuple = (0.0, 1.0)):   # weight of `size_effect_prior`; HV = y_mu + y_sd·hv
+    def __init__(self, lambda_rec: float, beta: float, huber: float|None = None,
+                 size_prior: float|None = None, y_scale: tuple = (0.0, 1.0)):   # `size_effect_prior`'s weight (None: off); HV = y_mu + y_sd·hv
         self.lambda_rec, self.beta, self.warmup, self.last, self.huber = lambda_rec, beta, 1.0, {}, huber
         self.size_prior, self.y_scale = size_prior, y_scale
     @property
@@ -84,7 +84,7 @@ def size_effect_prior(out: dict, y_mu: float = 0.0, y_sd: float = 1.0) -> torch.
 class KLAnnealing(Callback):
     "Linear warm-up of the KL weight from 0 to 1 over `warmup_epochs`."
     order = 5
-    def __init__(self, warmup_epochs: float = 20): self.warmup_epochs = warmup_epochs
+    def __init__(self, warmup_epochs: float): self.warmup_epochs = warmup_epochs
     def before_batch(self):
         if self.training:
             t = self.epoch + self.iter/max(1, self.n_iter)
@@ -102,7 +102,7 @@ class _PerNetworkSums(Callback):
 class DynamicBeta(_PerNetworkSums):
     "After warm-up, scale each network's β by exp(rate·(KL/dim − target)/target) each epoch, clipped to [beta_min, beta_max]."
     order = 70
-    def __init__(self, target_kl: float = 1.0, rate: float = 0.3, start_epoch: int = 20,
+    def __init__(self, target_kl: float, start_epoch: int, rate: float = 0.3,
                  beta_min: float = 1e-5, beta_max: float = 1.0):
         self.target_kl, self.rate, self.start_epoch, self.beta_min, self.beta_max = target_kl, rate, start_epoch, beta_min, beta_max
     def before_epoch(self): self._reset()
@@ -220,7 +220,7 @@ def decay_groups(model) -> list:
     ps = [p for p in model.parameters() if p.requires_grad]
     return [{'params': [p for p in ps if id(p) not in skip]}, {'params': [p for p in ps if id(p) in skip], 'weight_decay': 0.0}]
 
-def fused_adam(wd: float = 0.01):
+def fused_adam(wd: float):
     "An `opt_func` with fastai's `Adam` arithmetic (decoupled weight decay `wd`) in PyTorch's fused AdamW; pass `splitter=decay_groups` and leave the `Learner`'s `wd` at None."
     return partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True), eps=1e-5, betas=(0.9, 0.99), weight_decay=wd)
 

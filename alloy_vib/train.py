@@ -19,26 +19,10 @@ from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHisto
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
 
 # %% auto #0
-__all__ = ['check_training_args', 'TrainSettings', 'group_holdout', 'group_folds', 'member_holdouts', 'fit_networks',
-           'failed_networks', 'train_vib']
+__all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'TrainSettings', 'check_training_args', 'group_holdout', 'group_folds',
+           'member_holdouts', 'fit_networks', 'failed_networks', 'train_vib']
 
 # %% ../nbs/05_train.ipynb #45892886
-def check_training_args(epochs=150, lr=0.02, bs=64, n_models=5, valid_frac=0.0, lambda_rec=0.1, beta=1e-3, warmup_epochs=20,
-                        patience=40, wd=1e-4, alpha=0.1, calib_folds=5, dropout=0.0, grad_clip=None,
-                        size_prior=0.0, **_):
-    "Refuse (`UsageError`, named like the command-line options) settings that cannot train a model."
-    check_option(is_whole(epochs) and 1 <= epochs <= 100_000, 'epochs', epochs, 'a whole number ≥ 1')
-    check_option(is_finite(lr) and 0 < lr <= 10, 'lr', lr, 'a finite learning rate in (0, 10]')
-    check_option(is_whole(bs) and bs >= 1, 'bs', bs, 'a whole number ≥ 1')
-    check_option(is_whole(n_models) and 1 <= n_models <= 1000, 'n_models', n_models, 'a whole number from 1 to 1000')
-    check_option(is_finite(valid_frac) and 0 <= valid_frac < 1, 'valid_frac', valid_frac, 'in [0, 1)')
-    check_option(is_whole(calib_folds) and calib_folds >= 0 and calib_folds != 1, 'calib_folds', calib_folds, '0 or a whole number ≥ 2')
-    for name, v in dict(lambda_rec=lambda_rec, beta=beta, wd=wd, warmup_epochs=warmup_epochs, patience=patience, size_prior=size_prior).items():
-        check_option(is_finite(v) and v >= 0, name, v, 'a finite number ≥ 0')
-    check_option(is_finite(alpha) and 0 < alpha < 1, 'alpha', alpha, 'in (0, 1)')
-    check_option(is_finite(dropout) and 0 <= dropout < 1, 'dropout', dropout, 'in [0, 1)')
-    check_option(grad_clip is None or (is_finite(grad_clip) and grad_clip > 0), 'grad_clip', grad_clip, 'a finite number > 0, or None')
-
 @dataclass
 class TrainSettings:
     "How a model is trained; the defaults are the evaluated setting."
@@ -60,14 +44,43 @@ class TrainSettings:
     grad_clip: float|None = None   # clip each network's gradient norm to this (None: no clipping; see `MemberGradClip`)
     size_prior: float = 0.0        # weight of the published size-effect prior on the load law (0: none; see `size_effect_prior`)
     def __post_init__(self):
-        check_training_args(**self.__dict__)
-        if self.interval not in INTERVAL_SCORES: raise UsageError(f"--interval must be one of {', '.join(INTERVAL_SCORES)}, got {self.interval!r}")
+        "Refuse (`UsageError`, named like the command-line options) settings that cannot train a model."
+        check_option(is_whole(self.epochs) and 1 <= self.epochs <= 100_000, 'epochs', self.epochs, 'a whole number ≥ 1')
+        check_option(is_finite(self.lr) and 0 < self.lr <= 10, 'lr', self.lr, 'a finite learning rate in (0, 10]')
+        check_option(is_whole(self.bs) and self.bs >= 1, 'bs', self.bs, 'a whole number ≥ 1')
+        check_option(is_whole(self.n_models) and 1 <= self.n_models <= 1000, 'n_models', self.n_models,
+                     'a whole number from 1 to 1000')
+        check_option(is_finite(self.valid_frac) and 0 <= self.valid_frac < 1, 'valid_frac', self.valid_frac, 'in [0, 1)')
+        check_option(is_whole(self.calib_folds) and self.calib_folds >= 0 and self.calib_folds != 1, 'calib_folds',
+                     self.calib_folds, '0 or a whole number ≥ 2')
+        for name in ('lambda_rec', 'beta', 'wd', 'warmup_epochs', 'patience', 'size_prior'):
+            v = getattr(self, name); check_option(is_finite(v) and v >= 0, name, v, 'a finite number ≥ 0')
+        check_option(is_finite(self.alpha) and 0 < self.alpha < 1, 'alpha', self.alpha, 'in (0, 1)')
+        check_option(self.grad_clip is None or (is_finite(self.grad_clip) and self.grad_clip > 0), 'grad_clip',
+                     self.grad_clip, 'a finite number > 0, or None')
+        if self.interval not in INTERVAL_SCORES:
+            raise UsageError(f"--interval must be one of {', '.join(INTERVAL_SCORES)}, got {self.interval!r}")
 
     @classmethod
     def split(cls, kw: dict):
         "Settings from the training keys of `kw`; the rest (the network's shape, `VIBConfig`) returned apart."
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in kw.items() if k in names}), {k: v for k, v in kw.items() if k not in names}
+
+# %% ../nbs/05_train.ipynb #67a7762c
+TRAIN_FIELDS = tuple(f.name for f in fields(TrainSettings))
+SHAPE_FIELDS = tuple(f.name for f in fields(VIBConfig) if f.name not in ('n_elements', 'has_load'))   # set from the data
+
+def check_training_args(**kw) -> tuple[TrainSettings, dict]:
+    "`TrainSettings` from the training keys of `kw` and the network-shape keys apart; unknown keys refused (`UsageError`)."
+    unknown = [k for k in kw if k not in TRAIN_FIELDS + SHAPE_FIELDS]
+    if unknown:
+        raise UsageError(f"unknown setting {unknown[0]!r}: expected a training setting ({', '.join(TRAIN_FIELDS)}) "
+                         f"or a network-shape setting ({', '.join(SHAPE_FIELDS)})")
+    s, shape = TrainSettings.split(kw)
+    dropout = shape.get('dropout', VIBConfig.dropout)
+    check_option(is_finite(dropout) and 0 <= dropout < 1, 'dropout', dropout, 'in [0, 1)')
+    return s, shape
 
 # %% ../nbs/05_train.ipynb #e0b99d04
 def group_holdout(data: AlloyData, valid_frac: float, seed: int):
@@ -91,8 +104,9 @@ def member_holdouts(data: AlloyData, n_models: int, valid_frac: float, seed: int
 
 # %% ../nbs/05_train.ipynb #30f1375f
 def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: VIBConfig, s: TrainSettings,
-                 progress: bool = False):
-    "Fit one network per member (train rows, hold-out rows, seed) together; returns the `VIBAttentionNet`, history and attention log."
+                 progress: bool = False, init: list|None = None):
+    """Fit one network per member (train rows, hold-out rows, seed) together; returns the `VIBAttentionNet`, history and
+    attention log. `init[e]`, where given, is a one-network module whose weights and scalers network e starts from."""
     seeds = [seed for _, _, seed in members]
     net = VIBAttentionNet(cfg, element_properties(data.elements).values, seeds)
     n = len(data); nb = max(1, math.ceil(n/s.bs)); nbv = math.ceil(n/4096)
@@ -103,6 +117,10 @@ def fit_networks(data: AlloyData, members: list, y_mu: float, y_sd: float, cfg: 
     w = torch.zeros(len(members), n)
     for e, (tr, _, _) in enumerate(members): w[e, tr] = 1
     net.set_scalers(X, L, weight=w)
+    dst = net.state_dict()
+    for e, src in enumerate(init or []):   # a warm start
+        for k, v in ({} if src is None else src.state_dict()).items():
+            if k not in SHARED_BUFFERS: dst[k][e].copy_(v[0])
     cbs = [KLAnnealing(s.warmup_epochs), LossHistory(), BestWeights(s.patience), AttentionLogger(data.elements)]
     if s.target_kl: cbs.append(DynamicBeta(s.target_kl, start_epoch=s.warmup_epochs))
     if s.grad_clip: cbs.append(MemberGradClip(s.grad_clip))
@@ -145,13 +163,16 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
               progress: bool = False,              # print per-epoch progress and a line per network
               threads: int|None = None,            # torch intra-op threads while training (None: leave as set)
               settings: TrainSettings|None = None, # how to train (default: the evaluated setting)
+              init: HardnessModel|None = None,     # warm start: member m from network m mod n of `init` (same elements, shape)
               **kwargs) -> HardnessModel:          # `TrainSettings` fields (epochs=40, n_models=2, …) and `VIBConfig` fields
     "Train the VIB-attention model on `data`: `settings` or `TrainSettings` fields and `VIBConfig` fields as keywords."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
-    s, shape = (settings, kwargs) if settings is not None else TrainSettings.split(kwargs)
-    check_training_args(dropout=shape.get('dropout', 0.0))
+    s, shape = check_training_args(**kwargs)
+    if settings is not None:
+        if set(kwargs) & set(TRAIN_FIELDS): raise UsageError("give the training settings as `settings` or as keywords, not both")
+        s = settings
     cfg = VIBConfig(n_elements=len(data.elements), has_load=data.has_load, **shape)
-    y_mu, y_sd = data.y.mean(), data.y.std()
+    y_mu, y_sd = (data.y.mean(), data.y.std()) if init is None else (init.y_mu, init.y_sd)
     splits = member_holdouts(data, s.n_models, s.valid_frac, seed)
     # without member hold-outs, `calib_folds` extra networks trained on all but one fold each give held-out predictions
     cross_fit = group_folds(data.groups, s.calib_folds, seed + 1000) if s.valid_frac <= 0 and s.calib_folds > 1 else []
@@ -160,11 +181,12 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
     if progress: print(f"training {s.n_models} network(s) on {len(splits[0][0])} alloys each, {len(splits[0][1])} held out "
                        f"(composition groups)" + (f", and {len(cross_fit)} cross-fitted networks for calibration" if cross_fit else "")
                        + ", all at once", flush=True)
-    with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress)
+    warm = None if init is None else [init.net.member(m % init.n_models) for m in range(s.n_models)]   # the target scale is init's
+    with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress, warm)
     for e in range(len(members)):
         if not all(torch.isfinite(v[e]).all() for k, v in net.state_dict().items() if k not in SHARED_BUFFERS):
             raise ValueError(f"{'network ' + str(e + 1) if e < s.n_models else 'calibration network ' + str(e - s.n_models + 1)} "
-                             f"diverged (non-finite weights) with lr={s.lr:g}; nothing was saved: lower --lr (the evaluated setting is 0.02)")
+                             f"diverged (non-finite weights) with lr={s.lr:g}; nothing was saved: lower --lr (the evaluated setting is {TrainSettings.lr:g})")
     P_all = HardnessModel(net, data.elements, y_mu, y_sd, {}).predict_members(data.X, data.load)   # (networks, rows)
     P, held, mets = P_all[:s.n_models], np.full(len(data), np.nan), []
     for i, (tr, va) in enumerate(splits):

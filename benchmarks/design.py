@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse, json, os, platform, sys, time
 from pathlib import Path
 import numpy as np, torch
-from alloy_vib.data import load_hardness_data
+from tables import add_data_args, load_table   # a sibling script (benchmarks/ is on sys.path)
 from alloy_vib.trained import torch_threads
 from alloy_vib.train import train_vib
 from alloy_vib.design import (DesignSettings, allowed_mask, candidate_table, check_designs, cluster_hard_latents,
@@ -137,6 +137,7 @@ def speed(model, data, target, load, n=1000, steps=100, seed=0):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--smoke', action='store_true', help='tiny run for CI (< 60 s)')
+    add_data_args(ap)
     ap.add_argument('--out', default=None, help='output JSON (default results/design.json, or design_smoke.json)')
     ap.add_argument('--seeds', type=int, default=None, help='design seeds (default 3; smoke 1)')
     ap.add_argument('--threads', type=int, default=1, help='torch intra-op threads during design (default 1, as design_alloys)')
@@ -146,7 +147,7 @@ def main(argv=None):
     if a.seeds: cfg['seeds'] = a.seeds
     out = Path(a.out) if a.out else HERE/'results'/('design_smoke.json' if a.smoke else 'design.json')
     T0 = time.perf_counter()
-    data = load_hardness_data(verbose=False)
+    data = load_table(a.data, a.target, a.formula_col, a.load_col)
     held = data.y >= 2000
     train = data.subset(np.flatnonzero(~held))
     if a.smoke: train = train.subset(np.arange(0, len(train), 2))

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+from tables import add_data_args, load_table   # a sibling script (benchmarks/ is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,14 +25,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('settings', nargs='+', help="JSON objects of train_vib keywords, e.g. '{\"epochs\": 60}'")
     p.add_argument('--seeds', default='0', help='comma-separated network seeds (the folds stay fixed)')
+    add_data_args(p)
     p.add_argument('--out', default=str(HERE/'results'/'inner_folds.json'))
     p.add_argument('--split', default='group', choices=['group', 'family'], help='what the outer and inner folds hold out')
     p.add_argument('--threads', type=int, default=None, help='torch threads per training (default: as set)')
     a = p.parse_args(argv)
-    from alloy_vib.data import load_hardness_data
     from alloy_vib.evaluate import cv_folds, split_groups, baseline_features, BASELINES, write_json
     from alloy_vib.train import train_vib, group_folds
-    data = load_hardness_data(verbose=False)
+    data = load_table(a.data, a.target, a.formula_col, a.load_col)
     outer = 0 if a.split == 'group' else 1
     d = data.subset(cv_folds(data, a.split, 5, 0)[outer][0])
     inner = group_folds(split_groups(d, a.split), 3, 1)

@@ -21,7 +21,8 @@ import argparse, pickle, time
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd
-from accuracy import environment, datasets   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+from accuracy import environment   # sibling scripts: Python puts benchmarks/ on sys.path when a script in it runs
+from tables import add_data_args, load_table, table_name
 
 HERE = Path(__file__).resolve().parent
 
@@ -89,7 +90,7 @@ def score(recs, method, cal_kind, has_load, thr):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--data', default='mmg_hardness', help='mmg_hardness or mpea')
+    add_data_args(p)
     p.add_argument('--splits', default='group,family')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--near', type=float, default=0.1, help="distance (fraction space) below which a test row counts as 'near'")
@@ -99,12 +100,12 @@ def main(argv=None):
     import torch
     torch.set_num_threads(1)
     from alloy_vib.evaluate import write_json
-    data = datasets()[a.data]
+    data = load_table(a.data, a.target, a.formula_col, a.load_col)
     res = dict(benchmark='interval_methods', started=datetime.now(timezone.utc).isoformat(), **environment(), data=a.data,
                seed=a.seed, protocol=__doc__.split('\n\n')[1].replace('\n', ' '), near_distance=a.near, results={})
     t0 = time.perf_counter()
     for split in a.splits.split(','):
-        cache = Path(a.cache)/f"{a.data}_{split}_{a.seed}.pkl"
+        cache = Path(a.cache)/f"{table_name(a.data)}_{split}_{a.seed}.pkl"
         if cache.exists(): recs = pickle.loads(cache.read_bytes())
         else:
             recs = collect(data, split, a.seed); cache.parent.mkdir(parents=True, exist_ok=True); cache.write_bytes(pickle.dumps(recs))

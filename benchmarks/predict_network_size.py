@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+from tables import add_data_args, load_table   # a sibling script (benchmarks/ is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 EVALUATED = 'evaluated (hidden 128, d 32)'
@@ -17,16 +18,16 @@ SHAPES = {EVALUATED: {}, 'hidden 64': dict(hidden=64), 'd 16': dict(d=16), 'hidd
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--rows', type=int, default=200_000)
+    add_data_args(p)
     p.add_argument('--repeats', type=int, default=3, help='timed passes per shape, interleaved; the best is kept')
     p.add_argument('--out', default=str(HERE/'results'/'predict_network_size.json'))
     a = p.parse_args(argv)
-    from alloy_vib.data import load_hardness_data
     from alloy_vib.train import train_vib
     from alloy_vib.evaluate import write_json
     import torch
     res = dict(benchmark='predict_network_size', started=datetime.now(timezone.utc).isoformat(), **environment(),
                torch_threads=torch.get_num_threads(), rows=a.rows)   # the machine's state before anything runs
-    data = load_hardness_data(verbose=False)
+    data = load_table(a.data, a.target, a.formula_col, a.load_col)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         models = {k: train_vib(data, seed=0, epochs=3, warmup_epochs=1, calib_folds=0, **kw) for k, kw in SHAPES.items()}

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np
 from accuracy import environment, settings_record   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+from tables import add_data_args, load_table   # a sibling script (benchmarks/ is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,16 +23,16 @@ def timed(f):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--smoke', action='store_true', help='tiny CI run')
+    add_data_args(p)
     p.add_argument('--out', default=None, help='output JSON (default results/speed.json, or speed_smoke.json with --smoke)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--main_job', action='store_true', help='also time scripts/main_job end to end (train, predict, design, explain)')
     a = p.parse_args(argv)
     import torch
-    from alloy_vib.data import load_hardness_data
     from alloy_vib.train import train_vib
     from alloy_vib.evaluate import cross_validate, write_json
     out = Path(a.out) if a.out else HERE/'results'/('speed_smoke.json' if a.smoke else 'speed.json')
-    data = load_hardness_data()
+    data = load_table(a.data, a.target, a.formula_col, a.load_col)
     vkw = dict(n_models=1, epochs=3, warmup_epochs=1) if a.smoke else {}
     if a.smoke: data = data.subset(np.arange(0, len(data), 3))
     folds = 2 if a.smoke else 5

@@ -14,6 +14,7 @@ import argparse, json, os, time
 from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
+from tables import add_data_args, load_table   # a sibling script (benchmarks/ is on sys.path)
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,6 +44,7 @@ def outer_fold(data, tr, te, k, trials, inner_folds, max_epochs, trial_models, d
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--smoke', action='store_true')
+    add_data_args(p, default='mpea')
     p.add_argument('--trials', type=int, default=10)
     p.add_argument('--inner_folds', type=int, default=2)
     p.add_argument('--max_epochs', type=int, default=60)
@@ -50,9 +52,8 @@ def main(argv=None):
     p.add_argument('--n_jobs', type=int, default=2, help='outer folds at once (one torch thread each)')
     p.add_argument('--out', default=None)
     a = p.parse_args(argv)
-    from alloy_vib.data import load_hardness_data, default_data_path
     from alloy_vib.evaluate import cv_folds
-    data = load_hardness_data(default_data_path().parent/'mpea_dataset.csv', target='PROPERTY: HV', formula_col='FORMULA', verbose=False)
+    data = load_table(a.data, a.target, a.formula_col, a.load_col)
     folds, default_kw = 5, {}
     if a.smoke:
         data, folds, a.trials, a.max_epochs, default_kw = data.subset(np.arange(0, len(data), 4)), 2, 2, 4, dict(epochs=4, n_models=1, calib_folds=0)

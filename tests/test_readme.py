@@ -10,7 +10,9 @@ def test_readme_in_step_with_index():
 def test_ci_reads_commands_from_readme():
     readme, ci = (ROOT/'README.md').read_text(), (ROOT/'.ci'/'run').read_text()
     assert 'section_cmd Install' in ci and 'section_cmd Tests' in ci
-    assert 'uv pip install --compile-bytecode -c constraints.txt -e ".[dev]"' in readme and 'nbdev_test' in readme
+    assert 'scripts/install' in readme and 'nbdev_test' in readme
+    install = (ROOT/'scripts'/'install').read_text()
+    assert 'uv pip install --compile-bytecode -c constraints.txt' in install and 'download.pytorch.org/whl/cpu' in install
 
 def test_constraints_pin_the_known_good_set():
     pins = dict(l.split('==') for l in (ROOT/'constraints.txt').read_text().split() if '==' in l)
