@@ -16,6 +16,7 @@
     their times, measured in the same run).
 
     python benchmarks/campaign_round.py            # writes benchmarks/results/campaign_round.json
+    python benchmarks/campaign_round.py --part b --inner_folds 1 --out …   # (b) alone on one inner fold
     python benchmarks/campaign_round.py --smoke    # seconds; writes benchmarks/results/campaign_round_smoke.json
 Timings on a shared machine are noisy: the ratio in (b) is what to compare; the load average is recorded.
 """
@@ -114,6 +115,7 @@ def main(argv=None):
     p.add_argument('--smoke', action='store_true', help='tiny run (seconds): a third of the data, few epochs, 1 inner fold')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--part', default='ab', help="'a' (round time), 'b' (update vs retrain) or 'ab'")
+    p.add_argument('--inner_folds', type=int, default=3, help='inner folds used in (b), 1 to 3 (each costs 5 trainings)')
     a = p.parse_args(argv)
     import torch
     from alloy_vib.data import load_hardness_data
@@ -133,7 +135,7 @@ def main(argv=None):
             f"writing {r['rest_s']:.1f} s) for {r['n_results']} results in and 5 suggestions out of {r['n_candidates']} candidates; goal 30 s")
         write_json(res, out)
     if 'b' in a.part:
-        res['update_vs_retrain'] = u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else 3, a.seed, log)
+        res['update_vs_retrain'] = u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log)
         log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–{u['retrain_mae_max']:.1f} "
             f"(within: {u['update_within_seed_spread']}); time: update {u['update_s']:.1f} s, retrain {u['retrain_s']:.1f} s, "
             f"{u['speedup']:.1f}x (>= 3: {u['speedup_at_least_3']})")
