@@ -166,12 +166,13 @@ def match_pending(X, elements, pending: list, tol: float = MATCH_TOLERANCE) -> l
 def _fractions(x, elements) -> dict: return {e: float(v) for e, v in zip(elements, x) if v > 0}
 
 def record_results(state: dict, results: AlloyData, elements) -> tuple[dict, list]:
-    "The state with `results` recorded against the open round (over the model's `elements`), and the formulas nobody suggested."
+    "The state with `results` (over `elements`) recorded in the open round, and the formulas nobody suggested."
     st = copy.deepcopy(state); k = len(st['rounds'])
     X = to_vocabulary(results.X, results.elements, elements, results.source, results.rows)
     hit = match_pending(X, elements, st['pending'])
     rows = [dict(formula=results.formulas[i], fractions=_fractions(X[i], elements),
-                 load=None if results.load is None else float(results.load[i]), value=float(results.y[i]), recorded_in=k,
+                 load=None if results.load is None else float(results.load[i]), value=float(results.y[i]),
+                 recorded_in=k,
                  suggested_in=None if h is None else st['pending'][h]['round']) for i, h in enumerate(hit)]
     st['results'] += rows
     st['rounds'][-1]['results'] = rows
@@ -204,14 +205,15 @@ def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str
     "One line on round `k`'s suggestions `sug`: the best odds of reaching `target`, said plainly when they are poor."
     from alloy_vib.campaign import FAIR_CHANCE
     at = '' if load is None else f" at {load:g} N"
-    if not len(sug): return f"round {k}: no candidate left to suggest (every candidate is measured, pending or too close)"
+    if not len(sug): return f"round {k}: no candidate left to suggest (each is measured, pending or too close)"
     b = sug.loc[sug.p_target.idxmax()]
     n_in = int(sug.in_domain.sum())
     line = (f"round {k}: {len(sug)} suggestions for {target:g} {unit}{at} ({n_in} in the domain); best p_target "
             f"{b.p_target:.2f}: {b.formula}, predicted {b.hv_pred:.0f} {unit} (interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
     if b.p_target < FAIR_CHANCE:
-        line += (f"; no candidate has a fair chance of reaching {target:g} {unit}{at} (best p_target {b.p_target:.3f} < "
-                 f"{FAIR_CHANCE}): these are the most informative experiments, not likely hits")
+        line += (f"; no candidate has a fair chance of reaching {target:g} {unit}{at} "
+                 f"(best p_target {b.p_target:.3f} < {FAIR_CHANCE}): these are the most informative experiments, "
+                 f"not likely hits")
     return line
 
 # %% ../nbs/12_cli.ipynb #sgc019
@@ -263,7 +265,7 @@ def extend_data(data: AlloyData, new: AlloyData, elements, load=None) -> AlloyDa
         L = np.concatenate([data.load, new.load if new.load is not None else np.full(len(new), float(load))])
     out = make_alloy_data(X, elements, np.concatenate([data.y, new.y]), L, data.target, data.source,
                           f"{data.checksum}+{new.checksum}", np.concatenate([data.rows, new.rows]))
-    if out.elements != list(elements): out = dataclasses.replace(out, elements=list(elements), X=X)   # every model element
+    if out.elements != list(elements): out = dataclasses.replace(out, elements=list(elements), X=X)   # all elements
     return out
 
 def measured_frame(data: AlloyData) -> pd.DataFrame:
@@ -336,10 +338,11 @@ def check_suggest_args(target, n, acquisition, min_distance, source=None):
         resolve_min_distance(min_distance, None)
 
 def start_campaign(out, data=None, candidates=None, target: float = None, load: float|None = None, n: int = 5,
-                   acquisition: str = 'ei', min_distance=None, source: str|None = None, elements=None, max_elements=None,
-                   step: float = 0.005, epochs: int = 150, n_models: int = 5, update_epochs: int|None = None, seed: int = 0,
+                   acquisition: str = 'ei', min_distance=None, source: str|None = None, elements=None,
+                   max_elements=None, step: float = 0.005, epochs: int = 150, n_models: int = 5,
+                   update_epochs: int|None = None, seed: int = 0,
                    target_col: str = 'HV', force: bool = False, progress: bool = False, log=print, model=None) -> dict:
-    "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1, write the folder `out`."
+    "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1, write folder `out`."
     from alloy_vib.train import train_vib, check_training_args
     check_suggest_args(target, n, acquisition, min_distance, source)
     check_training_args(epochs=epochs, n_models=n_models)
@@ -390,7 +393,7 @@ def _results_load_col(path) -> str:
 
 def continue_campaign(folder, results, update_epochs: int|None = None, force: bool = False, progress: bool = False,
                       log=print) -> dict:
-    "Record the measured `results` in the campaign `folder`, update its model, suggest the next round; returns the state."
+    "Record the measured `results` in the campaign `folder`, update its model, suggest the next round; the state."
     from alloy_vib.campaign import update_model
     folder, st = Path(folder), read_campaign(folder)
     s, k = st['settings'], len(st['rounds'])
@@ -409,12 +412,13 @@ def continue_campaign(folder, results, update_epochs: int|None = None, force: bo
     seen = [r['round'] for r in st['rounds'] if r.get('results_sha256') == res.checksum]
     if seen and not force: raise UsageError(f"--results {results}: this file was already recorded in round {seen[0]}; "
                                             f"pass --force to record it again")
-    measured = load_hardness_data(folder/'measured.csv', target=s['target_col'], load_col='Load' if model.has_load else None,
-                                  verbose=False)
+    measured = load_hardness_data(folder/'measured.csv', target=s['target_col'],
+                                  load_col='Load' if model.has_load else None, verbose=False)
     st, odd = record_results(st, res, model.elements)
     data = extend_data(dataclasses.replace(measured, source=st['data']['source']), res, model.elements, s.get('load'))
     skipped = f", {res.n_skipped} row(s) without a {s['target_col']} value skipped" if res.n_skipped else ''
-    odd_s = f"; {len(odd)} of them for alloys this campaign never suggested: {', '.join(odd[:5])}{' …' if len(odd) > 5 else ''}"
+    odd_s = f"; {len(odd)} of them for alloys this campaign never suggested: {', '.join(odd[:5])}" + \
+            (' …' if len(odd) > 5 else '')
     log(f"recorded {len(res)} results for round {k}{skipped}{odd_s if odd else ''}; "
         f"{len(st['pending'])} suggested alloys still pending")
     ue = update_epochs if update_epochs is not None else s.get('update_epochs')
@@ -448,8 +452,8 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
                 load: float = None,         # start: the load in N of the measurements (required for data with loads)
                 n: int = 5,                 # start: suggestions per round
                 acquisition: str = 'ei',    # start: ei (expected improvement), ucb, p_target, thompson or greedy
-                min_distance: str = None,   # start: no suggestion closer to a measured alloy; 'domain': the domain's threshold
-                source: str = None,         # start: candidates from the pool, latent (designed) or both (default: pool if given)
+                min_distance: str = None,   # start: none closer to a measured alloy ('domain': the domain's threshold)
+                source: str = None,         # start: candidates from pool, latent (designed) or both (default: pool)
                 elements: str = None,       # start: allowed elements, comma-separated (default: those in the data)
                 max_elements: int = None,   # start: at most this many elements per alloy
                 step: float = 0.005,        # start: fractions are multiples of this
@@ -489,5 +493,6 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
             folder = out
         k = len(st['rounds'])
         say(suggestion_table(pd.read_csv(Path(folder)/round_file(k))))
-        say(f"wrote {folder}: {round_file(k)} ({len(st['rounds'][-1]['suggestions'])} suggestions), campaign.json, model/, "
-            f"campaign.png; measure them and run: alloy_vib_suggest --campaign {folder} --results RESULTS.csv")
+        n_sug = len(st['rounds'][-1]['suggestions'])
+        say(f"wrote {folder}: {round_file(k)} ({n_sug} suggestions), campaign.json, model/, campaign.png; "
+            f"measure them and run: alloy_vib_suggest --campaign {folder} --results RESULTS.csv")

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def new_rows(d, n: int, seed: int, bulk: bool = True) -> np.ndarray:
-    "Row indices of `n` distinct compositions of `d` (bulk rows only with `bulk`), chosen with `seed`: the round's results."
+    "Rows of `n` distinct compositions of `d` (bulk rows only with `bulk`), chosen with `seed`: the round's results."
     rows = np.flatnonzero(d.load >= 0.49) if bulk and d.load is not None else np.arange(len(d))
     groups = np.random.default_rng(seed).permutation(np.unique(d.groups[rows]))[:n]
     return np.array([rows[np.flatnonzero(d.groups[rows] == g)[0]] for g in groups])
@@ -56,7 +56,8 @@ def round_time(data, kw: dict, n_candidates: int, seed: int, log) -> dict:
         t_train = time.perf_counter() - t0
         log(f"(a) base model trained in {t_train:.1f} s; starting the campaign from {n_candidates} candidates")
         quiet = lambda m: None
-        start_campaign(d/'campaign', d/'measured.csv', d/'pool.csv', target=2000, load=1, n=5, model=d/'model', log=quiet)
+        start_campaign(d/'campaign', d/'measured.csv', d/'pool.csv', target=2000, load=1, n=5, model=d/'model',
+                       log=quiet)
         t0 = time.perf_counter()
         st = continue_campaign(d/'campaign', d/'results.csv', log=quiet)
         t_round = time.perf_counter() - t0
@@ -86,16 +87,21 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log) -> di
             warnings.simplefilter('ignore', UserWarning)
             m0 = train_vib(base, seed=seed, **kw)
             L = None if d.load is None else d.load[te]
-            t0 = time.perf_counter(); m = update_model(m0, grown, seed=seed); secs['update'].append(time.perf_counter() - t0)
+            t0 = time.perf_counter(); m = update_model(m0, grown, seed=seed)
+            secs['update'].append(time.perf_counter() - t0)
             pred['update'][te] = m.predict_arrays(d.X[te], L)[0]
             for s in seeds:
-                t0 = time.perf_counter(); m = train_vib(grown, seed=s, **kw); secs[f'retrain_{s}'].append(time.perf_counter() - t0)
+                t0 = time.perf_counter(); m = train_vib(grown, seed=s, **kw)
+                secs[f'retrain_{s}'].append(time.perf_counter() - t0)
                 pred[f'retrain_{s}'][te] = m.predict_arrays(d.X[te], L)[0]
         fm = {k: float(np.abs(p[te] - d.y[te]).mean()) for k, p in pred.items()}
-        folds.append(dict(fold=f, n_train=len(grown), n_test=len(te), new=[grown.formulas[i] for i in range(len(base), len(grown))],
-                          mae=fm, seconds={k: v[-1] for k, v in secs.items()}))
-        log(f"(b) inner fold {f}: MAE update {fm['update']:.1f}, retrains " + ', '.join(f"{fm[f'retrain_{s}']:.1f}" for s in seeds) +
-            f"; update {secs['update'][-1]:.1f} s, retrain {np.mean([secs[f'retrain_{s}'][-1] for s in seeds]):.1f} s")
+        folds.append(dict(fold=f, n_train=len(grown), n_test=len(te), mae=fm,
+                          seconds={k: v[-1] for k, v in secs.items()},
+                          new=[grown.formulas[i] for i in range(len(base), len(grown))]))
+        t_re = np.mean([secs[f'retrain_{s}'][-1] for s in seeds])
+        log(f"(b) inner fold {f}: MAE update {fm['update']:.1f}, retrains " +
+            ', '.join(f"{fm[f'retrain_{s}']:.1f}" for s in seeds) +
+            f"; update {secs['update'][-1]:.1f} s, retrain {t_re:.1f} s")
     held = np.isfinite(pred['update'])
     mae = {k: float(np.abs(p[held] - d.y[held]).mean()) for k, p in pred.items()}
     re = [mae[f'retrain_{s}'] for s in seeds]
@@ -111,11 +117,11 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log) -> di
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--data', default=None, help='the measured table (default: the default data)')
-    p.add_argument('--out', default=None, help='output JSON (default results/campaign_round.json, or _smoke.json with --smoke)')
-    p.add_argument('--smoke', action='store_true', help='tiny run (seconds): a third of the data, few epochs, 1 inner fold')
+    p.add_argument('--out', default=None, help='output JSON (default results/campaign_round[_smoke].json)')
+    p.add_argument('--smoke', action='store_true', help='tiny run: a third of the data, few epochs, 1 inner fold')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--part', default='ab', help="'a' (round time), 'b' (update vs retrain) or 'ab'")
-    p.add_argument('--inner_folds', type=int, default=3, help='inner folds used in (b), 1 to 3 (each costs 5 trainings)')
+    p.add_argument('--inner_folds', type=int, default=3, help='inner folds in (b), 1 to 3 (each costs 5 trainings)')
     a = p.parse_args(argv)
     import torch
     from alloy_vib.data import load_hardness_data
@@ -126,18 +132,21 @@ def main(argv=None):
     if a.smoke: data = data.subset(np.arange(0, len(data), 3))
     log = lambda m: print(m, flush=True)
     res = dict(benchmark='campaign_round', smoke=a.smoke, seed=a.seed, started=datetime.now(timezone.utc).isoformat(),
-               **environment(), data=str(data.source), n_rows=len(data), train_settings=kw or 'TrainSettings() (evaluated)',
-               torch_threads=torch.get_num_threads())
+               **environment(), data=str(data.source), n_rows=len(data), torch_threads=torch.get_num_threads(),
+               train_settings=kw or 'TrainSettings() (evaluated)')
     if 'a' in a.part:
         res['round'] = round_time(data, kw, 1000 if a.smoke else 10_000, a.seed, log)
         r = res['round']
-        log(f"(a) one round: {r['round_s']:.1f} s (update {r['update_s']:.1f} s, suggest {r['suggest_s']:.1f} s, reading and "
-            f"writing {r['rest_s']:.1f} s) for {r['n_results']} results in and 5 suggestions out of {r['n_candidates']} candidates; goal 30 s")
+        log(f"(a) one round: {r['round_s']:.1f} s (update {r['update_s']:.1f} s, suggest {r['suggest_s']:.1f} s, "
+            f"reading and writing {r['rest_s']:.1f} s) for {r['n_results']} results in and 5 suggestions out of "
+            f"{r['n_candidates']} candidates; goal 30 s")
         write_json(res, out)
     if 'b' in a.part:
-        res['update_vs_retrain'] = u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log)
-        log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–{u['retrain_mae_max']:.1f} "
-            f"(within: {u['update_within_seed_spread']}); time: update {u['update_s']:.1f} s, retrain {u['retrain_s']:.1f} s, "
+        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log)
+        res['update_vs_retrain'] = u
+        log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–"
+            f"{u['retrain_mae_max']:.1f} (within: {u['update_within_seed_spread']}); "
+            f"time: update {u['update_s']:.1f} s, retrain {u['retrain_s']:.1f} s, "
             f"{u['speedup']:.1f}x (>= 3: {u['speedup_at_least_3']})")
     res['load_average_end'] = list(os.getloadavg())
     write_json(res, out)

@@ -1,4 +1,4 @@
-"alloy_vib_suggest: a two-round campaign on a small real subset, bad results, refused folders, --force, nothing half-written."
+"alloy_vib_suggest: two rounds on a small real subset, bad results, refused folders, --force, nothing half-written."
 import hashlib, json, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
@@ -9,18 +9,20 @@ FAST = ['--epochs', 3, '--n_models', 2, '--update_epochs', 2, '--quiet']
 
 def tree(folder: Path) -> dict:
     "Every file under `folder` and its bytes' hash: what must not change when a command fails."
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob('*')) if p.is_file()}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob('*')) if p.is_file()}
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
-    "The default data's bulk rows (load >= 0.49 N): every third composition hidden as the candidate pool, the rest measured."
+    "The default data's bulk rows (load >= 0.49 N): every third composition hidden as the pool, the rest measured."
     d = tmp_path_factory.mktemp('lab')
     bulk = pd.read_csv(default_data_path()).query('Load >= 0.49')
     els = [c for c in bulk.columns if c not in ('Load', 'HV')]
     key = bulk[els].round(6).astype(str).agg(','.join, axis=1)
     hide = key.drop_duplicates().iloc[::3]
     known, hidden = bulk[~key.isin(hide)], bulk[key.isin(hide)]
-    hidden = hidden[(hidden[[e for e in els if known[e].max() == 0]] == 0).all(axis=1)]   # only elements the model can know
+    unseen = [e for e in els if known[e].max() == 0]
+    hidden = hidden[(hidden[unseen] == 0).all(axis=1)]   # only elements the model can know
     known.to_csv(d/'measured.csv', index=False); hidden[els].to_csv(d/'pool.csv', index=False)
     return dict(dir=d, data=d/'measured.csv', pool=d/'pool.csv', hidden=hidden, els=els,
                 sha=hashlib.sha256((d/'measured.csv').read_bytes()).hexdigest())
@@ -29,8 +31,8 @@ def lab(tmp_path_factory):
 def started(lab, tmp_path_factory):
     "A campaign started by the command: round 1 suggested from the pool."
     out = tmp_path_factory.mktemp('c')/'campaign'
-    r = run('alloy_vib_suggest', '--data', lab['data'], '--candidates', lab['pool'], '--target', 2000, '--load', 1, '--n', 5,
-            '--out', out, *FAST)
+    r = run('alloy_vib_suggest', '--data', lab['data'], '--candidates', lab['pool'], '--target', 2000, '--load', 1,
+            '--n', 5, '--out', out, *FAST)
     assert r.returncode == 0, r.stderr
     return out, r
 
@@ -45,18 +47,20 @@ def copy_of(started, tmp_path) -> Path:
 
 def test_start_writes_the_folder(started, lab):
     out, r = started
-    assert sorted(p.name for p in out.iterdir()) == ['campaign.json', 'campaign.png', 'candidates.csv', 'measured.csv', 'model',
-                                                     'round_001.csv']
-    assert sorted(p.name for p in (out/'model').iterdir()) == ['attention.csv', 'history.csv', 'metrics.json', 'model.json', 'weights.pt']
+    assert sorted(p.name for p in out.iterdir()) == ['campaign.json', 'campaign.png', 'candidates.csv', 'measured.csv',
+                                                     'model', 'round_001.csv']
+    assert sorted(p.name for p in (out/'model').iterdir()) == ['attention.csv', 'history.csv', 'metrics.json',
+                                                               'model.json', 'weights.pt']
     st = json.loads((out/'campaign.json').read_text())
     assert st['format'] == 'alloy_vib-campaign' and st['settings']['target'] == 2000 and st['settings']['load'] == 1
     assert st['rounds'][0]['model_sha256'] == hashlib.sha256((out/'model'/'weights.pt').read_bytes()).hexdigest()
     sug = pd.read_csv(out/'round_001.csv')
-    assert len(sug) == 5 and {'formula', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'in_domain', 'nearest_formula'} <= set(sug.columns)
+    assert len(sug) == 5
+    assert {'formula', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'in_domain', 'nearest_formula'} <= set(sug.columns)
     assert [p['formula'] for p in st['pending']] == list(sug.formula)
     assert len(measured(sug, lab)) >= 5            # every suggestion comes from the pool, whose hardness is hidden
     assert 'round 1: 5 suggestions' in r.stdout and 'best p_target' in r.stdout
-    assert hashlib.sha256(lab['data'].read_bytes()).hexdigest() == lab['sha'] == st['data']['sha256']   # the input is untouched
+    assert hashlib.sha256(lab['data'].read_bytes()).hexdigest() == lab['sha'] == st['data']['sha256']  # untouched
 
 def test_two_rounds(started, lab, tmp_path):
     c = copy_of(started, tmp_path)
@@ -92,7 +96,8 @@ def test_bad_results_change_nothing(started, tmp_path):
     bad.write_text('formula,Load,HV\nFe50Pu50,1,900\n')
     assert "'Pu'" in one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', bad))
     inside = c/'round_009.csv'; inside.write_text('formula,Load,HV\nCo50Fe50,1,300\n')
-    assert 'inside the campaign folder' in one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', inside))
+    msg = one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', inside))
+    assert 'inside the campaign folder' in msg
     inside.unlink()
     assert tree(c) == before and sorted(p.name for p in c.parent.iterdir()) == ['bad.csv', 'campaign']
 
@@ -101,17 +106,21 @@ def test_same_results_twice_refused(started, lab, tmp_path):
     (tmp_path/'r.csv').write_text('formula,Load,HV\nCo50Fe50,1,300\n')
     assert run('alloy_vib_suggest', '--campaign', c, '--results', tmp_path/'r.csv', '--quiet').returncode == 0
     before = tree(c)
-    assert 'already recorded in round 1' in one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', tmp_path/'r.csv'), 2)
+    msg = one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', tmp_path/'r.csv'), 2)
+    assert 'already recorded in round 1' in msg
     assert tree(c) == before
 
 def test_foreign_folders_refused(started, lab, tmp_path):
     mine = tmp_path/'mine'; mine.mkdir(); (mine/'notes.txt').write_text('keep me')
     args = ['--data', lab['data'], '--target', 2000, '--load', 1, *FAST]
     assert 'did not write' in one_line_error(run('alloy_vib_suggest', *args, '--out', mine, '--force'), 2)
-    assert 'not an alloy_vib campaign folder' in one_line_error(run('alloy_vib_suggest', '--campaign', mine, '--results', lab['data']), 2)
+    msg = one_line_error(run('alloy_vib_suggest', '--campaign', mine, '--results', lab['data']), 2)
+    assert 'not an alloy_vib campaign folder' in msg
     c = copy_of(started, tmp_path); (c/'notes.txt').write_text('mine')
-    assert 'not a folder alloy_vib_suggest wrote' in one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', lab['data']), 2)
-    assert 'an input of this run' in one_line_error(run('alloy_vib_suggest', *args, '--out', lab['dir']), 2)   # the data's folder
+    msg = one_line_error(run('alloy_vib_suggest', '--campaign', c, '--results', lab['data']), 2)
+    assert 'not a folder alloy_vib_suggest wrote' in msg
+    msg = one_line_error(run('alloy_vib_suggest', *args, '--out', lab['dir']), 2)   # the data's own folder
+    assert 'an input of this run' in msg
     assert (mine/'notes.txt').read_text() == 'keep me' and (c/'notes.txt').exists()
 
 def test_force_replaces_a_campaign(started, lab, tmp_path):
@@ -123,7 +132,8 @@ def test_force_replaces_a_campaign(started, lab, tmp_path):
     assert r.returncode == 0, r.stderr
     st = json.loads((c/'campaign.json').read_text())
     assert st['settings']['target'] == 1800 and len(st['rounds']) == 1 and st['candidates'] is None
-    assert sorted(p.name for p in c.iterdir()) == ['campaign.json', 'campaign.png', 'measured.csv', 'model', 'round_001.csv']
+    assert sorted(p.name for p in c.iterdir()) == ['campaign.json', 'campaign.png', 'measured.csv', 'model',
+                                                   'round_001.csv']
 
 @pytest.mark.parametrize('args, expected', [
     (['--target', 2000, '--load', 1], '--out FOLDER is required'),
@@ -132,9 +142,11 @@ def test_force_replaces_a_campaign(started, lab, tmp_path):
     (['--out', '{tmp}/c', '--target', -5, '--load', 1], '--target must be a positive hardness'),
     (['--out', '{tmp}/c', '--target', 2000, '--load', 1, '--acquisition', 'best'], '--acquisition must be one of ei'),
     (['--out', '{tmp}/c', '--target', 2000, '--load', 1, '--min_distance', 'far'], '--min_distance must be'),
-    (['--out', '{tmp}/c', '--target', 2000, '--load', 1, '--candidates', '{tmp}/bad_pool.csv'], "'Pu' is not in the model's vocabulary"),
+    (['--out', '{tmp}/c', '--target', 2000, '--load', 1, '--candidates', '{tmp}/bad_pool.csv'],
+     "'Pu' is not in the model's vocabulary"),
     (['--campaign', '{tmp}'], '--results TABLE is required'),
-    (['--campaign', '{tmp}', '--results', '{tmp}/r.csv', '--target', 2000], '--target applies when starting a campaign'),
+    (['--campaign', '{tmp}', '--results', '{tmp}/r.csv', '--target', 2000],
+     '--target applies when starting a campaign'),
 ])
 def test_errors_write_nothing(lab, tmp_path, args, expected):
     (tmp_path/'bad_pool.csv').write_text('formula\nFe50Co50\nFe50Pu50\n')
@@ -145,9 +157,10 @@ def test_errors_write_nothing(lab, tmp_path, args, expected):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['bad_pool.csv']     # no folder, no temporary left
 
 def test_start_from_a_trained_model_with_novelty(lab, small_model, tmp_path):
-    "As the main job does: from alloy_vib_train's model, with no suggestion within the domain's nearest-neighbour threshold."
+    "As the main job does: from alloy_vib_train's model, none within the domain's nearest-neighbour threshold."
     m = tmp_path/'m'
-    assert run('alloy_vib_train', '--data', lab['data'], '--out', m, '--epochs', 3, '--n_models', 2, '--quiet').returncode == 0
+    r = run('alloy_vib_train', '--data', lab['data'], '--out', m, '--epochs', 3, '--n_models', 2, '--quiet')
+    assert r.returncode == 0, r.stderr
     r = run('alloy_vib_suggest', '--model', m, '--data', lab['data'], '--target', 2000, '--load', 1, '--n', 5,
             '--min_distance', 'domain', '--out', tmp_path/'c', '--quiet')
     assert r.returncode == 0, r.stderr
@@ -156,7 +169,7 @@ def test_start_from_a_trained_model_with_novelty(lab, small_model, tmp_path):
     assert st['rounds'][0]['model'] == 'alloy_vib_train' and st['rounds'][0]['min_distance'] == thr > 0
     sug = pd.read_csv(tmp_path/'c'/'round_001.csv')
     assert len(sug) == 5 and (sug.distance > thr).all()
-    assert 'p_target' in r.stdout.splitlines()[-7]               # the table of suggestions, p_target beside each, then the last line
-    msg = one_line_error(run('alloy_vib_suggest', '--model', small_model, '--data', lab['data'], '--target', 2000, '--load', 1,
-                             '--out', tmp_path/'c2'), 2)
+    assert 'p_target' in r.stdout.splitlines()[-7]     # the table (p_target beside each), then one line
+    msg = one_line_error(run('alloy_vib_suggest', '--model', small_model, '--data', lab['data'], '--target', 2000,
+                             '--load', 1, '--out', tmp_path/'c2'), 2)
     assert 'was trained on another table' in msg and not (tmp_path/'c2').exists()
