@@ -205,7 +205,7 @@ def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str
     "One line on round `k`'s suggestions `sug`: the best odds of reaching `target`, said plainly when they are poor."
     from alloy_vib.campaign import FAIR_CHANCE
     at = '' if load is None else f" at {load:g} N"
-    if not len(sug): return f"round {k}: no candidate left to suggest (each is measured, pending or too close)"
+    if not len(sug): return f"round {k}: no suggestion: {sug.attrs.get('message') or 'every candidate was excluded'}"
     b = sug.loc[sug.p_target.idxmax()]
     n_in = int(sug.in_domain.sum())
     line = (f"round {k}: {len(sug)} suggestions for {target:g} {unit}{at} ({n_in} in the domain); best p_target "
@@ -441,6 +441,7 @@ def suggestion_table(sug: pd.DataFrame) -> str:
                         'nearest_formula', 'nearest_hv', 'nearest_load') if c in sug.columns]
     fmt = dict(hv_pred='{:.0f}', hv_lo='{:.0f}', hv_hi='{:.0f}', nearest_hv='{:.0f}', p_target='{:.3f}',
                distance='{:.3f}')
+    if not len(sug): return '(no suggestions)'
     return sug[cols].to_string(index=False, formatters={c: f.format for c, f in fmt.items() if c in cols})
 
 # %% ../nbs/12_cli.ipynb #sgc039

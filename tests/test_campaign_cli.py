@@ -156,19 +156,16 @@ def test_errors_write_nothing(lab, tmp_path, args, expected):
     assert expected in msg, msg
     assert sorted(p.name for p in tmp_path.iterdir()) == ['bad_pool.csv']     # no folder, no temporary left
 
-def test_start_from_a_trained_model_with_novelty(lab, small_model, tmp_path):
+def test_start_from_a_trained_model_with_novelty(lab, small_model, small_csv, tmp_path):
     "As the main job does: from alloy_vib_train's model, none within the domain's nearest-neighbour threshold."
-    m = tmp_path/'m'
-    r = run('alloy_vib_train', '--data', lab['data'], '--out', m, '--epochs', 3, '--n_models', 2, '--quiet')
-    assert r.returncode == 0, r.stderr
-    r = run('alloy_vib_suggest', '--model', m, '--data', lab['data'], '--target', 2000, '--load', 1, '--n', 5,
+    r = run('alloy_vib_suggest', '--model', small_model, '--data', small_csv, '--target', 2000, '--load', 1, '--n', 5,
             '--min_distance', 'domain', '--out', tmp_path/'c', '--quiet')
     assert r.returncode == 0, r.stderr
     st = json.loads((tmp_path/'c'/'campaign.json').read_text())
-    thr = json.loads((m/'model.json').read_text())['meta']['domain']['threshold']
+    thr = json.loads((small_model/'model.json').read_text())['meta']['domain']['threshold']
     assert st['rounds'][0]['model'] == 'alloy_vib_train' and st['rounds'][0]['min_distance'] == thr > 0
     sug = pd.read_csv(tmp_path/'c'/'round_001.csv')
-    assert len(sug) == 5 and (sug.distance > thr).all()
+    assert len(sug) == 5 and (sug.distance > thr).all() and (sug.source == 'latent').all()
     assert 'p_target' in r.stdout.splitlines()[-7]     # the table (p_target beside each), then one line
     msg = one_line_error(run('alloy_vib_suggest', '--model', small_model, '--data', lab['data'], '--target', 2000,
                              '--load', 1, '--out', tmp_path/'c2'), 2)
