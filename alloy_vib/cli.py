@@ -339,13 +339,15 @@ def check_suggest_args(target, n, acquisition, min_distance, source=None):
 
 def start_campaign(out, data=None, candidates=None, target: float = None, load: float|None = None, n: int = 5,
                    acquisition: str = 'ei', min_distance=None, source: str|None = None, elements=None,
-                   max_elements=None, step: float = 0.005, epochs: int = 150, n_models: int = 5,
+                   max_elements=None, step: float = 0.005, epochs: int|None = None, n_models: int|None = None,
                    update_epochs: int|None = None, seed: int = 0,
                    target_col: str = 'HV', force: bool = False, progress: bool = False, log=print, model=None) -> dict:
     "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1, write folder `out`."
-    from alloy_vib.train import train_vib, check_training_args
+    from alloy_vib.train import train_vib, check_training_args, TrainSettings
     check_suggest_args(target, n, acquisition, min_distance, source)
-    check_training_args(epochs=epochs, n_models=n_models)
+    train = {k: v for k, v in dict(epochs=epochs, n_models=n_models).items() if v is not None}   # None: evaluated
+    check_training_args(**train)
+    epochs, n_models = train.get('epochs', TrainSettings.epochs), train.get('n_models', TrainSettings.n_models)
     if update_epochs is not None: check_training_args(epochs=update_epochs)
     src = default_data_path(data)
     if output_kind(out) == 'campaign' and not force:
@@ -374,7 +376,7 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
     else:
         how = 'train_vib'
         log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…")
-        model = train_vib(d, seed=seed, epochs=epochs, n_models=n_models, progress=progress)
+        model = train_vib(d, seed=seed, progress=progress, **train)
     t1 = time.time()
     log("suggesting round 1 from " + (f"the {len(pool)} candidates of {candidates}" if pool is not None
                                       else "designed candidates") + "…")
@@ -458,8 +460,8 @@ def suggest_cli(data: str = None,           # start: the measured table (CSV/Exc
                 elements: str = None,       # start: allowed elements, comma-separated (default: those in the data)
                 max_elements: int = None,   # start: at most this many elements per alloy
                 step: float = 0.005,        # start: fractions are multiples of this
-                epochs: int = 150,          # start: training epochs
-                n_models: int = 5,          # start: networks in the ensemble
+                epochs: int = None,         # start: training epochs (default: the evaluated setting, `TrainSettings`)
+                n_models: int = None,       # start: networks in the ensemble (default: the evaluated setting)
                 update_epochs: int = None,  # epochs of each update (default: update_model's)
                 seed: int = 0,              # start: random seed (round k uses seed + k - 1)
                 target_col: str = 'HV',     # start: the hardness column of the tables
