@@ -69,7 +69,7 @@ def round_time(data, kw: dict, n_candidates: int, seed: int, log) -> dict:
                 best_p_target=max(s['p_target'] for s in r['suggestions']), goal_s=30.0)
 
 
-def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log) -> dict:
+def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, partial=lambda r: None) -> dict:
     "(b): update_model against full retrains on inner composition folds (see the module's docstring)."
     from alloy_vib.campaign import update_model
     from alloy_vib.evaluate import cv_folds
@@ -90,10 +90,13 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log) -> di
             t0 = time.perf_counter(); m = update_model(m0, grown, seed=seed)
             secs['update'].append(time.perf_counter() - t0)
             pred['update'][te] = m.predict_arrays(d.X[te], L)[0]
+            done = lambda k: dict(fold=f, what=k, seconds=secs[k][-1], mae=float(np.abs(pred[k][te] - d.y[te]).mean()))
+            log(f"(b) fold {f}: {done('update')}"); partial(done('update'))
             for s in seeds:
                 t0 = time.perf_counter(); m = train_vib(grown, seed=s, **kw)
                 secs[f'retrain_{s}'].append(time.perf_counter() - t0)
                 pred[f'retrain_{s}'][te] = m.predict_arrays(d.X[te], L)[0]
+                log(f"(b) fold {f}: {done(f'retrain_{s}')}"); partial(done(f'retrain_{s}'))
         fm = {k: float(np.abs(p[te] - d.y[te]).mean()) for k, p in pred.items()}
         folds.append(dict(fold=f, n_train=len(grown), n_test=len(te), mae=fm,
                           seconds={k: v[-1] for k, v in secs.items()},
@@ -122,8 +125,10 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--part', default='ab', help="'a' (round time), 'b' (update vs retrain) or 'ab'")
     p.add_argument('--inner_folds', type=int, default=3, help='inner folds in (b), 1 to 3 (each costs 5 trainings)')
+    p.add_argument('--threads', type=int, default=None, help='torch threads (default: as set; 1 on a shared machine)')
     a = p.parse_args(argv)
     import torch
+    if a.threads: torch.set_num_threads(a.threads)
     from alloy_vib.data import load_hardness_data
     from alloy_vib.core import write_json
     out = Path(a.out) if a.out else HERE/'results'/('campaign_round_smoke.json' if a.smoke else 'campaign_round.json')
@@ -142,7 +147,9 @@ def main(argv=None):
             f"{r['n_candidates']} candidates; goal 30 s")
         write_json(res, out)
     if 'b' in a.part:
-        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log)
+        res['update_vs_retrain_partial'] = []
+        def partial(r): res['update_vs_retrain_partial'].append(r); write_json(res, out)   # survives an interrupted run
+        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log, partial)
         res['update_vs_retrain'] = u
         log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–"
             f"{u['retrain_mae_max']:.1f} (within: {u['update_within_seed_spread']}); "
