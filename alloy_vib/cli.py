@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 from .core import (cli_errors, check_input_file, check_output_dir, check_output_file, atomic_dir, atomic_file, write_table,
-                            UsageError, output_kind, save_figure, check_option, is_finite, is_whole, short)
+                            UsageError, output_lock, check_seed, output_kind, save_figure, check_option, is_finite, is_whole, short)
 from .data import (load_hardness_data, default_data_path, AlloyData, make_alloy_data, to_vocabulary, frame_fractions,
                             iter_table, unique_rows, load_column, sha256_file)
 from .trained import HardnessModel, predict_table, predict_chunks, csv_text
@@ -18,12 +18,26 @@ import alloy_vib
 
 
 # %% auto #0
-__all__ = ['CAMPAIGN_FORMAT', 'MATCH_TOLERANCE', 'train_cli', 'predict_cli', 'round_file', 'new_campaign', 'read_campaign',
-           'match_pending', 'record_results', 'add_round', 'round_summary', 'plot_campaign', 'extend_data',
-           'measured_frame', 'read_pool', 'resolve_min_distance', 'suggest_round', 'write_campaign',
+__all__ = ['CAMPAIGN_FORMAT', 'MATCH_TOLERANCE', 'read_config', 'train_cli', 'predict_cli', 'round_file', 'new_campaign',
+           'read_campaign', 'match_pending', 'record_results', 'add_round', 'round_summary', 'plot_campaign',
+           'extend_data', 'measured_frame', 'read_pool', 'resolve_min_distance', 'suggest_round', 'write_campaign',
            'check_suggest_args', 'start_campaign', 'continue_campaign', 'suggestion_table', 'suggest_cli']
 
 # %% ../nbs/12_cli.ipynb #64f658c0
+def read_config(path) -> dict:
+    "The `params` of a settings file written by alloy_vib_tune (`--config`), each a known training or network setting; else a one-line error naming the file."
+    from alloy_vib.train import TRAIN_FIELDS, SHAPE_FIELDS
+    try: cfg = json.loads(check_input_file(path, 'settings file').read_bytes().decode('utf-8'))
+    except UnicodeDecodeError: raise ValueError(f"--config {path}: not a text file (binary content); expected the JSON "
+                                                f"settings file written by alloy_vib_tune") from None
+    except json.JSONDecodeError as e: raise ValueError(f"--config {path}: not JSON ({e}); expected the settings file written by alloy_vib_tune") from None
+    if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
+        raise ValueError(f"--config {path}: not a settings file written by alloy_vib_tune (no 'params')")
+    known = TRAIN_FIELDS + SHAPE_FIELDS
+    bad = [k for k in cfg['params'] if k not in known]
+    if bad: raise ValueError(f"--config {path}: unknown setting {bad[0]!r} in 'params'; known settings are {', '.join(known)}")
+    return cfg['params']
+
 @call_parse
 def train_cli(data: str = None,            # CSV/Excel table of alloys (default: the bundled-path search for mmg_hardness.csv)
               out: str = 'alloy_vib_model', # output folder (written whole or not at all; a new folder or an earlier model)
@@ -43,30 +57,24 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
     from alloy_vib.train import train_vib, check_training_args   # here, so the other commands never load fastai
     with cli_errors('alloy_vib_train'):
         t0 = time.time()
+        check_seed(seed)
         typed = {k: v for k, v in dict(epochs=epochs, n_models=n_models, lr=lr, dropout=dropout, valid_frac=valid_frac).items()
                  if v is not None}   # the options typed on the command line: they beat --config
-        kw = {}
-        if config is not None:
-            try: cfg = json.loads(check_input_file(config, 'settings file').read_text())
-            except json.JSONDecodeError as e: raise ValueError(f"{config}: not JSON ({e})") from None
-            if not isinstance(cfg, dict) or cfg.get('format') != 'alloy_vib-tuned' or not isinstance(cfg.get('params'), dict):
-                raise ValueError(f"{config}: not a settings file written by alloy_vib_tune (no 'params')")
-            try: check_training_args(**cfg['params'])
-            except UsageError as e: raise UsageError(f"{config}: {e}") from None
-            kw.update(cfg['params'])
+        kw = {} if config is None else read_config(config)
         kw.update(typed)
         settings, _ = check_training_args(**kw)
         src = default_data_path(data)
         check_output_dir(out, 'model', inputs=[src], force=force)      # before training, not after
-        d = load_hardness_data(src, target=target, load_col=load_col, formula_col=formula_col)
-        print(f"data: {d}")
-        model = train_vib(d, seed=seed, progress=not quiet, **kw)
-        seconds = time.time() - t0
-        metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=model.n_models, config=config, seconds=round(seconds, 2),
-                       held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'])
-        with atomic_dir(out) as tmp:
-            model.write_files(tmp)
-            (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
+        with output_lock(out):      # a second training into the same --out is refused while this one runs
+            d = load_hardness_data(src, target=target, load_col=load_col, formula_col=formula_col)
+            print(f"data: {d}")
+            model = train_vib(d, seed=seed, progress=not quiet, **kw)
+            seconds = time.time() - t0
+            metrics = dict(model.meta['metrics'], n_rows=len(d), n_models=model.n_models, config=config, seconds=round(seconds, 2),
+                           held_out=model.meta['held_out'], failed_networks=model.meta['failed_networks'])
+            with atomic_dir(out) as tmp:
+                model.write_files(tmp)
+                (tmp/'metrics.json').write_text(json.dumps(metrics, indent=1))
         v = metrics.get('valid', metrics['train'])
         print(f"trained {model.n_models}{'' if model.n_models == settings.n_models else ' of ' + str(settings.n_models)} network(s) on {len(d)} alloys in {seconds:.1f} s: "
               f"{'held-out' if 'valid' in metrics else 'training'} MAE {v['mae']:.1f}, "
@@ -77,7 +85,7 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
 def predict_cli(model: str = None,       # model folder written by alloy_vib_train (required)
                 formula: str = None,     # one composition, e.g. Fe41B35Nb24
                 input: str = None,       # CSV/Excel with a formula column or element columns (and optionally load)
-                load: float = None,      # indentation load in N (for every row)
+                load: float = None,      # indentation load in N: every row's, or with a load column only its blank cells' 
                 out: str = None,         # write the predictions to this CSV (default: print them)
                 force: store_true = False):  # allow --out to replace a file alloy_vib did not write
     """Predict Vickers hardness with a trained alloy_vib model. Columns: formula, load, hv_std (ensemble spread), hv_lo and
@@ -85,7 +93,7 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
     with cli_errors('alloy_vib_predict'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if (formula is None) == (input is None): raise UsageError("give exactly one of --formula or --input")
-        if out: check_output_file(out, 'csv', inputs=[input, model], force=force)
+        if out: check_output_file(out, 'csv', inputs=[input, model], force=force, table='predictions')
         m = HardnessModel.load(model)
         if formula is not None:
             res = predict_table(m, formula=formula, load=load)
@@ -97,11 +105,11 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
                       if m.has_load else "") + ")" + (f": its 90 % interval is {r.hv_hi - r.hv_lo:.0f} {m.target} wide" if np.isfinite(r.hv_lo)
                       else ""), file=sys.stderr)
             return
-        n, n_out, width = 0, 0, np.zeros(2)   # rows, rows out of the domain, sums of interval widths (in, out)
+        n, n_out, width, filled = 0, 0, np.zeros(2), []   # rows, rows out of the domain, sums of interval widths (in, out), loads filled
         bar = tqdm(desc='predicting', unit=' rows', file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
         def stream(f):
             nonlocal n, n_out, width
-            for res in predict_chunks(m, input, load):
+            for res in predict_chunks(m, input, load, filled=filled):
                 f.write(csv_text(res, header=n == 0))
                 w, o = (res.hv_hi - res.hv_lo).to_numpy(), ~res.in_domain.to_numpy()
                 n += len(res); n_out += int(o.sum()); width += [w[~o].sum(), w[o].sum()]; bar.update(len(res))
@@ -109,6 +117,9 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
             with atomic_file(out) as tmp, open(tmp, 'w', newline='') as f: stream(f)
         else: stream(sys.stdout)
         bar.close()
+        if load is not None and filled:   # the table has a load column: --load filled only its blank cells
+            print(f"alloy_vib_predict: note: --load {load:g} N filled {sum(filled)} blank load cell(s) of {input}; the other "
+                  f"{n - sum(filled)} row(s) kept the load in their own load column", file=sys.stderr)
         widths = ("" if not (m.calibration and n_out) else f": their mean 90 % interval is {width[1]/n_out:.0f} {m.target} wide" +
                   (f", against {width[0]/(n - n_out):.0f} inside" if n > n_out else ""))
         print(f"{'wrote' if out else 'predicted'} {n} rows{f' to {out}' if out else ''}; {n_out} outside the training "
@@ -345,6 +356,7 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
     "Train on the measured table `data` (or start from `model`, trained on it), suggest round 1, write folder `out`."
     from alloy_vib.train import train_vib, check_training_args, TrainSettings
     check_suggest_args(target, n, acquisition, min_distance, source)
+    check_seed(seed)
     train = {k: v for k, v in dict(epochs=epochs, n_models=n_models).items() if v is not None}   # None: evaluated
     check_training_args(**train)
     epochs, n_models = train.get('epochs', TrainSettings.epochs), train.get('n_models', TrainSettings.n_models)
@@ -354,37 +366,39 @@ def start_campaign(out, data=None, candidates=None, target: float = None, load: 
         raise UsageError(f"--out {out}: holds a campaign; continue it with --campaign {out} --results TABLE, "
                          f"or pass --force to replace it with a new one")
     check_output_dir(out, 'campaign', inputs=[src, candidates, model], force=force)
-    d = load_hardness_data(src, target=target_col, load_col='Load', verbose=progress)
-    if d.has_load and load is None:
-        raise UsageError(f"--load is required: {src} has indentation loads (N); e.g. --load 1")
-    if not d.has_load and load is not None: raise UsageError(f"--load: {src} has no load column; leave --load out")
-    check_option(load is None or (is_finite(load) and load > 0), 'load', load, 'a positive load in N')
-    pool = read_pool(check_input_file(candidates, 'candidate'), d.elements) if candidates is not None else None
-    settings = dict(target=float(target), load=None if load is None else float(load), n=int(n), acquisition=acquisition,
-                    min_distance=min_distance, source=source, elements=elements, max_elements=max_elements, step=step,
-                    epochs=int(epochs), n_models=int(n_models), update_epochs=update_epochs, target_col=target_col)
-    state = new_campaign(settings, seed, dict(source=str(src), sha256=d.checksum, rows=len(d)),
-                         None if pool is None else
-                         dict(source=str(candidates), sha256=sha256_file(candidates), rows=len(pool)))
-    t0 = time.time()
-    if model is not None:
-        path, model, how = model, HardnessModel.load(model), 'alloy_vib_train'
-        if model.meta.get('data_sha256') != d.checksum or model.target != d.target:
-            raise UsageError(f"--model {path}: was trained on another table than {src} (its SHA-256 differs); "
-                             f"leave --model out to train on {src}")
-        log(f"starting from the model in {path}, trained on this table")
-    else:
-        how = 'train_vib'
-        log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…")
-        model = train_vib(d, seed=seed, progress=progress, **train)
-    t1 = time.time()
-    log("suggesting round 1 from " + (f"the {len(pool)} candidates of {candidates}" if pool is not None
-                                      else "designed candidates") + "…")
-    sug, md = suggest_round(model, d, state, pool)
-    state = add_round(state, sug, model.elements, None, seed, how, dict(model=t1 - t0, suggest=time.time() - t1),
-                      len(d), md)
-    state = write_campaign(out, state, model, d, sug, pool, dict(n_rows=len(d), seconds=round(t1 - t0, 2), how=how))
-    log(round_summary(sug, 1, target, load, d.target))
+    with output_lock(out):   # a second run writing the same folder is refused while this one works
+        d = load_hardness_data(src, target=target_col, load_col='Load', verbose=progress)
+        if d.has_load and load is None:
+            raise UsageError(f"--load is required: {src} has indentation loads (N); e.g. --load 1")
+        if not d.has_load and load is not None: raise UsageError(f"--load: {src} has no load column; leave --load out")
+        check_option(load is None or (is_finite(load) and load > 0), 'load', load, 'a positive load in N')
+        pool = read_pool(check_input_file(candidates, 'candidate'), d.elements) if candidates is not None else None
+        settings = dict(target=float(target), load=None if load is None else float(load), n=int(n),
+                        acquisition=acquisition, min_distance=min_distance, source=source, elements=elements,
+                        max_elements=max_elements, step=step,
+                        epochs=int(epochs), n_models=int(n_models), update_epochs=update_epochs, target_col=target_col)
+        state = new_campaign(settings, seed, dict(source=str(src), sha256=d.checksum, rows=len(d)),
+                             None if pool is None else
+                             dict(source=str(candidates), sha256=sha256_file(candidates), rows=len(pool)))
+        t0 = time.time()
+        if model is not None:
+            path, model, how = model, HardnessModel.load(model), 'alloy_vib_train'
+            if model.meta.get('data_sha256') != d.checksum or model.target != d.target:
+                raise UsageError(f"--model {path}: was trained on another table than {src} (its SHA-256 differs); "
+                                 f"leave --model out to train on {src}")
+            log(f"starting from the model in {path}, trained on this table")
+        else:
+            how = 'train_vib'
+            log(f"training the model on {len(d)} measured alloys ({epochs} epochs, {n_models} networks)…")
+            model = train_vib(d, seed=seed, progress=progress, **train)
+        t1 = time.time()
+        log("suggesting round 1 from " + (f"the {len(pool)} candidates of {candidates}" if pool is not None
+                                          else "designed candidates") + "…")
+        sug, md = suggest_round(model, d, state, pool)
+        state = add_round(state, sug, model.elements, None, seed, how, dict(model=t1 - t0, suggest=time.time() - t1),
+                          len(d), md)
+        state = write_campaign(out, state, model, d, sug, pool, dict(n_rows=len(d), seconds=round(t1 - t0, 2), how=how))
+        log(round_summary(sug, 1, target, load, d.target))
     return state
 
 # %% ../nbs/12_cli.ipynb #sgc034
@@ -397,43 +411,46 @@ def continue_campaign(folder, results, update_epochs: int|None = None, force: bo
                       log=print) -> dict:
     "Record the measured `results` in the campaign `folder`, update its model, suggest the next round; the state."
     from alloy_vib.campaign import update_model
-    folder, st = Path(folder), read_campaign(folder)
-    s, k = st['settings'], len(st['rounds'])
-    if Path(results).resolve().parent == folder.resolve() or folder.resolve() in Path(results).resolve().parents:
-        raise UsageError(f"--results {results}: is inside the campaign folder, which is rewritten whole; "
-                         f"keep the results elsewhere")
-    if update_epochs is not None:
-        from alloy_vib.train import check_training_args
-        check_training_args(epochs=update_epochs)
-    model = HardnessModel.load(folder/'model')
-    if sha256_file(folder/'model'/'weights.pt') != st['rounds'][-1]['model_sha256']:
-        raise ValueError(f"{folder/'model'/'weights.pt'}: not the model campaign.json recorded for round {k} "
-                         "(its hash differs); the folder was edited")
-    res = load_hardness_data(check_input_file(results, 'results'), target=s['target_col'],
-                             load_col=_results_load_col(results) if model.has_load else None, verbose=False)
-    seen = [r['round'] for r in st['rounds'] if r.get('results_sha256') == res.checksum]
-    if seen and not force: raise UsageError(f"--results {results}: this file was already recorded in round {seen[0]}; "
-                                            f"pass --force to record it again")
-    measured = load_hardness_data(folder/'measured.csv', target=s['target_col'],
-                                  load_col='Load' if model.has_load else None, verbose=False)
-    st, odd = record_results(st, res, model.elements)
-    data = extend_data(dataclasses.replace(measured, source=st['data']['source']), res, model.elements, s.get('load'))
-    skipped = f", {res.n_skipped} row(s) without a {s['target_col']} value skipped" if res.n_skipped else ''
-    odd_s = f"; {len(odd)} of them for alloys this campaign never suggested: {', '.join(odd[:5])}" + \
-            (' …' if len(odd) > 5 else '')
-    log(f"recorded {len(res)} results for round {k}{skipped}{odd_s if odd else ''}; "
-        f"{len(st['pending'])} suggested alloys still pending")
-    ue = update_epochs if update_epochs is not None else s.get('update_epochs')
-    log(f"updating the model on {len(data)} measured alloys…")
-    t0 = time.time(); model = update_model(model, data, epochs=ue, seed=st['seed'] + k); t1 = time.time()
-    pool = read_pool(folder/'candidates.csv', model.elements) if st.get('candidates') else None
-    log(f"suggesting round {k + 1}…")
-    sug, md = suggest_round(model, data, st, pool)
-    st = add_round(st, sug, model.elements, None, st['seed'] + k, 'update_model',
-                   dict(model=t1 - t0, suggest=time.time() - t1), len(data), md)
-    st = write_campaign(folder, st, model, data, sug, None,
-                        dict(n_rows=len(data), seconds=round(t1 - t0, 2), how='update_model'), previous=folder)
-    log(round_summary(sug, k + 1, s['target'], s.get('load'), data.target))
+    with output_lock(folder, '--campaign'):   # two runs on one campaign would each record a round: refused
+        folder, st = Path(folder), read_campaign(folder)
+        s, k = st['settings'], len(st['rounds'])
+        if Path(results).resolve().parent == folder.resolve() or folder.resolve() in Path(results).resolve().parents:
+            raise UsageError(f"--results {results}: is inside the campaign folder, which is rewritten whole; "
+                             f"keep the results elsewhere")
+        if update_epochs is not None:
+            from alloy_vib.train import check_training_args
+            check_training_args(epochs=update_epochs)
+        model = HardnessModel.load(folder/'model')
+        if sha256_file(folder/'model'/'weights.pt') != st['rounds'][-1]['model_sha256']:
+            raise ValueError(f"{folder/'model'/'weights.pt'}: not the model campaign.json recorded for round {k} "
+                             "(its hash differs); the folder was edited")
+        res = load_hardness_data(check_input_file(results, 'results'), target=s['target_col'],
+                                 load_col=_results_load_col(results) if model.has_load else None, verbose=False)
+        seen = [r['round'] for r in st['rounds'] if r.get('results_sha256') == res.checksum]
+        if seen and not force:
+            raise UsageError(f"--results {results}: this file was already recorded in round {seen[0]}; "
+                             f"pass --force to record it again")
+        measured = load_hardness_data(folder/'measured.csv', target=s['target_col'],
+                                      load_col='Load' if model.has_load else None, verbose=False)
+        st, odd = record_results(st, res, model.elements)
+        measured = dataclasses.replace(measured, source=st['data']['source'])
+        data = extend_data(measured, res, model.elements, s.get('load'))
+        skipped = f", {res.n_skipped} row(s) without a {s['target_col']} value skipped" if res.n_skipped else ''
+        odd_s = f"; {len(odd)} of them for alloys this campaign never suggested: {', '.join(odd[:5])}" + \
+                (' …' if len(odd) > 5 else '')
+        log(f"recorded {len(res)} results for round {k}{skipped}{odd_s if odd else ''}; "
+            f"{len(st['pending'])} suggested alloys still pending")
+        ue = update_epochs if update_epochs is not None else s.get('update_epochs')
+        log(f"updating the model on {len(data)} measured alloys…")
+        t0 = time.time(); model = update_model(model, data, epochs=ue, seed=st['seed'] + k); t1 = time.time()
+        pool = read_pool(folder/'candidates.csv', model.elements) if st.get('candidates') else None
+        log(f"suggesting round {k + 1}…")
+        sug, md = suggest_round(model, data, st, pool)
+        st = add_round(st, sug, model.elements, None, st['seed'] + k, 'update_model',
+                       dict(model=t1 - t0, suggest=time.time() - t1), len(data), md)
+        st = write_campaign(folder, st, model, data, sug, None,
+                            dict(n_rows=len(data), seconds=round(t1 - t0, 2), how='update_model'), previous=folder)
+        log(round_summary(sug, k + 1, s['target'], s.get('load'), data.target))
     return st
 
 # %% ../nbs/12_cli.ipynb #sgc036

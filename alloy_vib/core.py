@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors', 'is_finite',
-           'is_whole', 'check_option', 'check_input_file', 'output_kind', 'check_output_dir', 'check_output_file',
-           'clean_stale', 'atomic_dir', 'atomic_file', 'write_json', 'write_table', 'save_figure']
+__all__ = ['SEED_MAX', 'MAX_INPUT_BYTES', 'OUTPUT_KINDS', 'UsageError', 'one_line', 'short', 'error_message', 'cli_errors',
+           'is_finite', 'is_whole', 'check_option', 'check_seed', 'check_input_file', 'output_kind', 'check_output_dir',
+           'csv_table_kind', 'check_output_file', 'clean_stale', 'atomic_dir', 'atomic_file', 'write_json',
+           'write_table', 'save_figure', 'output_lock']
 
 # %% ../nbs/00_core.ipynb #7cf8a580
 class UsageError(ValueError):
@@ -73,6 +74,12 @@ def is_whole(v) -> bool:
 def check_option(ok: bool, name: str, value, expected: str):
     "Raise `UsageError('--{name} must be {expected}, got {value}')` unless `ok`."
     if not ok: raise UsageError(f"--{name} must be {expected}, got {value}")
+
+SEED_MAX = 2**31 - 1   # seeds feed NumPy (< 2**32, after offsets of a few thousand) and PyTorch
+
+def check_seed(seed, name: str = 'seed'):
+    "A `UsageError` naming `--{name}` unless `seed` is a whole number from 0 to `SEED_MAX`."
+    check_option(is_whole(seed) and 0 <= seed <= SEED_MAX, name, seed, f'a whole number from 0 to {SEED_MAX}')
 
 # %% ../nbs/00_core.ipynb #90bb5069
 MAX_INPUT_BYTES = int(float(os.environ.get('ALLOY_VIB_MAX_INPUT_MB', 512)) * 2**20)
@@ -141,16 +148,25 @@ def check_output_dir(path, kind: str, inputs=(), force: bool = False) -> Path:
 
 _SUFFIX = {'csv': '.csv', 'json': '.json', 'png': '.png'}
 
+def csv_table_kind(p: Path) -> str|None:
+    "Which alloy_vib table the CSV `p` holds, from its header: 'designs', 'predictions' or 'out-of-fold'; None if not ours."
+    try:
+        with open(p, 'rb') as f: head = f.read(4096).split(b'\n', 1)[0]
+    except OSError: return None
+    if head.startswith(b'row,fold,y,pred_'): return 'out-of-fold'
+    if b'hv_pred' not in head: return None
+    return 'designs' if head.startswith(b'rank,formula,') else 'predictions'
+
 def _is_ours(p: Path, kind: str) -> bool:
     "Whether the existing file `p` looks like an alloy_vib output of `kind` ('csv', 'json' or 'png')."
+    if kind == 'csv': return csv_table_kind(p) is not None
     try:
         with open(p, 'rb') as f: head = f.read(4096)
     except OSError: return False
-    if kind == 'csv': return any(h in head.split(b'\n', 1)[0] for h in (b'hv_pred', b'row,fold,y,pred_'))  # predictions, designs; out-of-fold
     return b'alloy_vib' in head
 
-def check_output_file(path, kind: str, inputs=(), force: bool = False, option: str = '--out') -> Path:
-    "Check that the file `path` may be (re)written as an alloy_vib output of `kind` ('csv', 'json', 'png'); `UsageError` if not."
+def check_output_file(path, kind: str, inputs=(), force: bool = False, option: str = '--out', table: str|None = None) -> Path:
+    "Check that the file `path` may be (re)written as an alloy_vib output of `kind` ('csv', 'json', 'png'; a CSV of `table`, see `csv_table_kind`); `UsageError` if not."
     p = Path(path); name = f"{option} {p}"
     if p.suffix.lower() != _SUFFIX[kind]:
         raise UsageError(f"{name}: the {kind.upper()} output needs a name ending in {_SUFFIX[kind]}")
@@ -160,6 +176,9 @@ def check_output_file(path, kind: str, inputs=(), force: bool = False, option: s
             raise UsageError(f"{name}: would replace {i}, an input of this run; choose another output name")
     if p.exists() and not force and not _is_ours(p, kind):
         raise UsageError(f"{name}: exists and was not written by alloy_vib; pass --force to replace it, or choose another name")
+    have = csv_table_kind(p) if kind == 'csv' and table and p.exists() else None
+    if have and have != table and not force:
+        raise UsageError(f"{name}: holds alloy_vib {have}, not {table}; pass --force to replace it, or choose another name")
     _check_writable(p)
     return p
 
@@ -225,3 +244,24 @@ def save_figure(fig, path, dpi: int = 120) -> Path:
         with atomic_file(path) as tmp: fig.savefig(tmp, dpi=dpi, format='png', metadata={'Software': 'alloy_vib'})
     finally: plt.close(fig)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #ed1e43d0
+@contextmanager
+def output_lock(path, option: str = '--out'):
+    "Hold the lock file of output `path` for the block; `UsageError` if a live process holds it (see above)."
+    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
+    lock = p.with_name(f'.{p.name}{_TMP}lock')
+    for _ in range(3):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try: pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError): pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise UsageError(f"{option} {p}: another alloy_vib process (pid {pid}) is writing it now; "
+                                 f"wait for it to finish or choose another output") from None
+            lock.unlink(missing_ok=True); continue           # left by a process that is gone
+        with os.fdopen(fd, 'w') as f: f.write(str(os.getpid()))
+        break
+    else: raise UsageError(f"{option} {p}: cannot take its lock file {lock}")
+    try: yield p
+    finally: lock.unlink(missing_ok=True)

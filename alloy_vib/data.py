@@ -12,11 +12,11 @@ from pymatgen.core import Composition, Element
 from .core import check_input_file, short, UsageError
 
 # %% auto #0
-__all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'LOAD_COLUMNS', 'ELEMENT_PROPERTIES',
-           'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions', 'unique_rows',
-           'formulas_from_matrix', 'AlloyData', 'family_names', 'make_alloy_data', 'load_column', 'load_hardness_data',
-           'frame_alloy_data', 'table_fractions', 'to_vocabulary', 'frame_fractions', 'composition_matrix',
-           'random_compositions', 'iter_table', 'element_properties']
+__all__ = ['DEFAULT_FILE', 'DATA_URL', 'DATA_SHA256', 'CACHE_DIR', 'FORMULA_COLUMNS', 'LOAD_COLUMNS', 'HV_RANGE', 'LOAD_RANGE',
+           'ELEMENT_PROPERTIES', 'sha256_file', 'default_data_path', 'parse_formula', 'formula_from_fractions',
+           'unique_rows', 'formulas_from_matrix', 'AlloyData', 'family_names', 'make_alloy_data', 'load_column',
+           'load_hardness_data', 'frame_alloy_data', 'table_fractions', 'check_physical_ranges', 'to_vocabulary',
+           'frame_fractions', 'composition_matrix', 'random_compositions', 'iter_table', 'element_properties']
 
 # %% ../nbs/01_data.ipynb #8e247ea4
 DEFAULT_FILE = 'mmg_hardness.csv'
@@ -237,8 +237,9 @@ def _numeric(df, col, path, allow_nan=False, what='a number', rows=None):
     if not allow_nan: bad |= df[col].isna()
     if bad.any():
         i = int(np.flatnonzero(bad.values)[0])
-        r = i + 2 if rows is None else rows[i]
-        raise ValueError(f"{path}, row {r}, column {short(col)}: value {short(df[col].iloc[i])} is not {what}")
+        r, cell = (i + 2 if rows is None else rows[i]), df[col].iloc[i]
+        if pd.isna(cell) or not str(cell).strip(): raise ValueError(f"{path}, row {r}, column {short(col)}: empty cell; expected {what}")
+        raise ValueError(f"{path}, row {r}, column {short(col)}: value {short(cell)} is not {what}")
     return vals.to_numpy(dtype=float)
 
 def _check_loads(load, path, rows, col):
@@ -293,9 +294,9 @@ def frame_alloy_data(df: pd.DataFrame,            # one row per measurement: ele
     X, elements = table_fractions(df, path, rows, formula_col, exclude={target, load_col})
     load = None
     if load_col is not None and load_col in df.columns:
-        load = _check_loads(_numeric(df, load_col, path, what='a load in N (missing?)', rows=rows), path, rows, load_col)
+        load = _check_loads(_numeric(df, load_col, path, what='a load in N', rows=rows), path, rows, load_col)
     if verbose and n_skipped: print(f"{Path(str(path)).name}: skipped {n_skipped} row(s) with no {target!r} value")
-    return make_alloy_data(X, elements, y, load, target, path, checksum, rows, n_skipped)
+    return check_physical_ranges(make_alloy_data(X, elements, y, load, target, path, checksum, rows, n_skipped), load_col)
 
 def table_fractions(df, path, rows, formula_col=None, exclude=()):
     "Fractions and their elements from a formula column or element-symbol columns of `df` (rows: spreadsheet row numbers)."
@@ -331,6 +332,21 @@ def _wide_fractions(df, path, rows, exclude):
         raise ValueError(f"{path}, row {rows[i]}, columns {short(cols[0])}…{short(cols[-1])}: fractions sum to {s[i]:g}, "
                          f"more than 2 % off 1{hint}")
     return X/s[:, None], cols
+
+# %% ../nbs/01_data.ipynb #c6362101
+HV_RANGE = (0.0, 1e4)       # hardness (HV) a training table may hold: 0 < HV <= 1e4
+LOAD_RANGE = (1e-4, 1e3)    # loads (N) a training table may hold: 1e-4 <= load <= 1e3
+
+def check_physical_ranges(d: AlloyData, load_col: str = 'load') -> AlloyData:
+    "`d` unchanged if every target is in `HV_RANGE` and every load in `LOAD_RANGE`; else a one-line error naming the file, row and column."
+    for i in np.flatnonzero(~((d.y > HV_RANGE[0]) & (d.y <= HV_RANGE[1]))):
+        raise ValueError(f"{d.source}, row {d.rows[i]}, column {short(d.target)}: hardness {d.y[i]:g} is outside "
+                         f"(0, {HV_RANGE[1]:g}] HV, the range of Vickers hardness; fix the value or its unit")
+    if d.load is not None:
+        for i in np.flatnonzero(~((d.load >= LOAD_RANGE[0]) & (d.load <= LOAD_RANGE[1]))):
+            raise ValueError(f"{d.source}, row {d.rows[i]}, column {short(load_col)}: load {d.load[i]:g} N is outside "
+                             f"[{LOAD_RANGE[0]:g}, {LOAD_RANGE[1]:g}] N, the range of indentation loads; fix the value or its unit (N)")
+    return d
 
 # %% ../nbs/01_data.ipynb #6454bdd5
 def _vocab(elements, n=12) -> str:

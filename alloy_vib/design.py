@@ -13,7 +13,7 @@ from fastcore.script import call_parse, store_true
 from tqdm.auto import tqdm
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
-from .core import cli_errors, check_output_file, save_figure, write_table, UsageError, check_option, is_finite, is_whole
+from .core import cli_errors, check_output_file, save_figure, write_table, UsageError, check_option, check_seed, is_finite, is_whole
 from .data import AlloyData, family_names
 from .trained import HardnessModel, torch_threads, domain_of
 
@@ -260,7 +260,7 @@ class DesignSettings:
         check_option(is_finite(self.min_diversity) and 0 <= self.min_diversity < 1, 'min_diversity', self.min_diversity, 'in [0, 1)')
         check_option(self.tolerance is None or (is_finite(self.tolerance) and self.tolerance > 0), 'tolerance', self.tolerance,
                      'a hardness > 0')
-        check_option(is_whole(self.seed) and self.seed >= 0, 'seed', self.seed, 'a whole number ≥ 0')
+        check_seed(self.seed)
         check_option(self.threads is None or (is_whole(self.threads) and self.threads >= 1), 'threads', self.threads, 'a whole number ≥ 1')
 
     @property
@@ -462,15 +462,17 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if target is None: raise UsageError("--target is required (hardness in HV, e.g. 2000)")
         if out is None: raise UsageError("--out CSV is required")
-        if not Path(model).is_dir(): raise ValueError(f"{model}: no such model folder")
+        if not Path(model).is_dir(): raise ValueError(f"--model {model}: " + ("is a file; expected" if Path(model).exists() else "no such") + " model folder written by alloy_vib_train")
         settings = DesignSettings(n=n, elements=elements, max_elements=max_elements, min_fraction=min_fraction, step=step,
                                   n_samples=n_samples, steps=steps, seed=seed)     # checked before anything is loaded
+        check_output_file(out, 'csv', inputs=[model, data], force=force, table='designs')
         plot = plot or str(Path(out).with_suffix('.png'))
-        check_output_file(out, 'csv', inputs=[model, data], force=force)
         check_output_file(plot, 'png', inputs=[model, data, out], force=force, option='--plot')
         m = HardnessModel.load(model)
         if m.has_load and load is None: raise UsageError("--load is required: this model was trained with indentation loads (N)")
-        res = design_alloys(m, target, load, data=data, settings=settings)
+        src = m.training_source(data)     # the table the design reads is an input of the run, even with --force
+        for o, opt in ((out, '--out'), (plot, '--plot')): check_output_file(o, Path(o).suffix[1:].lower(), inputs=[src], force=True, option=opt)
+        res = design_alloys(m, target, load, data=src, settings=settings)
         p = write_table(res, out)
         png = save_figure(plot_candidates(res), plot)
         if not res.attrs['reached']: print(f"alloy_vib_design: warning: {res.attrs['message']}", file=sys.stderr)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from fastcore.script import call_parse, store_true
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, HistGradientBoostingRegressor
-from .core import cli_errors, check_output_file, write_json, write_table, UsageError
+from .core import cli_errors, check_output_file, write_json, write_table, UsageError, check_seed
 from .data import AlloyData, load_hardness_data
 from .trained import regression_metrics
 from .train import TrainSettings, train_vib, group_folds
@@ -157,8 +157,9 @@ def evaluate_cli(data: str = None,          # CSV/Excel table of alloys (default
         if out is None: raise UsageError("--out is required (the results JSON to write)")
         if split not in SPLITS: raise UsageError(f"--split must be one of {SPLITS}, got {split!r}")
         if not 2 <= folds <= 100: raise UsageError(f"--folds must be from 2 to 100, got {folds}")
+        check_seed(seed)
         check_output_file(out, 'json', inputs=[data], force=force)
-        if oof: check_output_file(oof, 'csv', inputs=[data, out], force=force, option='--oof')
+        if oof: check_output_file(oof, 'csv', inputs=[data, out], force=force, option='--oof', table='out-of-fold')
         d = load_hardness_data(data, target=target, load_col=load_col, formula_col=formula_col)
         vkw = {k: v for k, v in dict(n_models=n_models, epochs=epochs).items() if v is not None}
         res = cross_validate(d, split, folds, seed, tuple(m.strip() for m in models.split(',') if m.strip()), vkw)

@@ -427,7 +427,7 @@ def explain_cli(model: str = None,          # model folder written by alloy_vib_
     "Explain hardness predictions: integrated-gradients attributions per element and load, attention and training plots."
     with cli_errors('alloy_vib_explain'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
-        if not Path(model).is_dir(): raise ValueError(f"{model}: no such model folder")
+        if not Path(model).is_dir(): raise ValueError(f"--model {model}: " + ("is a file; expected" if Path(model).exists() else "no such") + " model folder written by alloy_vib_train")
         if not 2 <= n_steps <= 10_000: raise UsageError(f"--n_steps must be from 2 to 10000, got {n_steps}")
         if max_plots < 0: raise UsageError(f"--max_plots must be ≥ 0, got {max_plots}")
         if baseline_load not in ('reference', 'same'):

@@ -13,7 +13,7 @@ from fastai.callback.progress import ProgressCallback
 from fastprogress.fastprogress import IN_NOTEBOOK
 from sklearn.model_selection import GroupShuffleSplit, GroupKFold
 from .core import UsageError, check_option, is_finite, is_whole
-from .data import AlloyData, element_properties
+from .data import AlloyData, element_properties, check_physical_ranges
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
 from .learner import MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger, BestWeights, MemberGradClip, PlainProgress, decay_groups, fused_adam
 from .trained import HardnessModel, torch_threads, calibrate, domain_of, regression_metrics, held_out_distances, INTERVAL_SCORES
@@ -163,10 +163,14 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
               progress: bool = False,              # print per-epoch progress and a line per network
               threads: int|None = None,            # torch intra-op threads while training (None: leave as set)
               settings: TrainSettings|None = None, # how to train (default: the evaluated setting)
-              init: HardnessModel|None = None,     # warm start: member m from network m mod n of `init` (same elements, shape)
+              init: HardnessModel|None = None,     # warm start: member m from network m mod n of `init`
               **kwargs) -> HardnessModel:          # `TrainSettings` fields (epochs=40, n_models=2, …) and `VIBConfig` fields
     "Train the VIB-attention model on `data`: `settings` or `TrainSettings` fields and `VIBConfig` fields as keywords."
     if len(data) < 10: raise ValueError(f"need at least 10 alloys to train, got {len(data)}")
+    if len(np.unique(data.groups)) < 2:
+        raise ValueError(f"{data.source}: all {len(data)} rows are one composition ({data.formulas[0]}); training needs at least "
+                         f"2 different compositions (its folds and hold-outs are grouped by composition)")
+    check_physical_ranges(data)
     s, shape = check_training_args(**kwargs)
     if settings is not None:
         if set(kwargs) & set(TRAIN_FIELDS): raise UsageError("give the training settings as `settings` or as keywords, not both")
@@ -181,7 +185,7 @@ def train_vib(data: AlloyData,                     # the training table (`load_h
     if progress: print(f"training {s.n_models} network(s) on {len(splits[0][0])} alloys each, {len(splits[0][1])} held out "
                        f"(composition groups)" + (f", and {len(cross_fit)} cross-fitted networks for calibration" if cross_fit else "")
                        + ", all at once", flush=True)
-    warm = None if init is None else [init.net.member(m % init.n_models) for m in range(s.n_models)]   # the target scale is init's
+    warm = None if init is None else [init.net.member(m % init.n_models) for m in range(s.n_models)]   # and init's y scale
     with torch_threads(threads): net, hist, att = fit_networks(data, members, y_mu, y_sd, cfg, s, progress, warm)
     for e in range(len(members)):
         if not all(torch.isfinite(v[e]).all() for k, v in net.state_dict().items() if k not in SHARED_BUFFERS):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_trained.ipynb #9ed9182b
 from __future__ import annotations
-import json, math, os
+import json, math, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,8 +50,9 @@ _MAX_SIZES = dict(d=1024, latent_dim=1024, n_latent_tokens=256, n_heads=64, hidd
 def _read_model_files(path: Path):
     "model.json and weights.pt of a model folder, each checked: readable, well-formed, sizes bounded, numbers finite."
     f = check_input_file(path/'model.json', 'model.json', max_bytes=64 * 2**20)
-    try: info = json.loads(f.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]}); retrain the model") from None
+    try: info = json.loads(f.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError: raise ValueError(f"{f}: not a text file (binary content); expected the model.json written by alloy_vib_train") from None
+    except ValueError as e: raise ValueError(f"{f}: not valid JSON ({short(str(e), 80)[1:-1]}); retrain the model") from None
     if not isinstance(info, dict) or info.get('format') != 'alloy_vib-model':
         raise ValueError(f"{f}: not an alloy_vib model file")
     if info.get('version') != MODEL_FORMAT:
@@ -107,7 +108,12 @@ class HardnessModel:
 
     def predict_members(self, X, load=None, batch_size: int = 1024, threads: int|None = 1, n_jobs: int|None = None):
         "The predicted target (n_models, n) of every network for fractions `X` (n, k) and loads (n,): all networks in one call per chunk."
-        X = np.asarray(X, dtype=np.float32); L = self._load_vector(load, len(X))
+        try: X = np.asarray(X, dtype=np.float32)
+        except (ValueError, TypeError): X = None     # formula strings, dicts, a table
+        if X is None or X.ndim != 2 or X.shape[1] != len(self.elements):
+            raise TypeError(f"predict_members needs fractions X of shape (n, {len(self.elements)}) over model.elements; for formulas, "
+                            f"dicts or tables use model.predict, or convert them with model.fractions first")
+        L = self._load_vector(load, len(X))
         order = np.argsort((X > 0).sum(1), kind='stable')   # chunks of alloys with as many elements: fewer padded tokens
         X, L = X[order], (None if L is None else L[order])
         starts = range(0, len(X), batch_size)
@@ -175,27 +181,39 @@ class HardnessModel:
         with torch.no_grad():
             return self.net.encode(torch.as_tensor(self.fractions(compositions), dtype=torch.float32), logvar=False)[0][net].numpy()
 
+    def training_source(self, data=None) -> Path:
+        "Path of the training table: `data`, else the recorded source if its checksum is the recorded one, else the default data if it has that checksum (said in a warning); else a one-line error."
+        if data is not None: return default_data_path(data)
+        sha, src = self.meta.get('data_sha256'), self.meta.get('source')
+        why = 'is missing'
+        if src:
+            try:
+                p = default_data_path(src, download=False)
+                if sha and sha256_file(p) == sha: return p
+                why = 'has changed since training (its SHA-256 differs)'
+            except (FileNotFoundError, ValueError): pass
+        try: p = default_data_path(download=False)
+        except (FileNotFoundError, ValueError): p = None
+        if p is not None and sha and sha256_file(p) == sha:
+            if src: warnings.warn(f"the model's recorded training table {src} {why}; using {p}, which has the recorded checksum")
+            return p
+        raise ValueError(f"the model's training table (recorded as {short(src, 80)}, SHA-256 {str(sha)[:12]}…) {why} and no "
+                         "other table has its checksum; pass the training data (--data TABLE)")
+
     def training_data(self, data=None) -> AlloyData:
-        "The training table: `data` (AlloyData or a path), else the recorded source or the default data, if its checksum is the recorded one."
+        "The training table: `data` (AlloyData or a path), else the file `training_source` finds (the recorded source, unchanged)."
         if isinstance(data, AlloyData): return data
         kw = dict(target=self.target, load_col='Load' if self.has_load else None, verbose=False)
-        if data is not None: return load_hardness_data(data, **kw)
-        sha = self.meta.get('data_sha256')
-        for src in (self.meta.get('source'), None):
-            try: p = default_data_path(src, download=False) if src else default_data_path(download=False)
-            except FileNotFoundError: continue
-            if sha and sha256_file(p) == sha: return load_hardness_data(p, **kw)
-        raise ValueError(f"the model's training table (SHA-256 {str(sha)[:12]}…, recorded as {short(self.meta.get('source'), 80)}) "
-                         "is not available unchanged; pass the training data (--data TABLE)")
+        return load_hardness_data(self.training_source(data), **kw)
 
     def predict(self,
                 compositions,        # formula strings, dicts of fractions, a DataFrame (formula or element columns) or AlloyData
-                load=None            # load(s) in N: one for all or one per row (default: a table's load column)
+                load=None            # load(s) in N: one for all or one per row (a table's load column wins; this fills its blanks)
                ) -> pd.DataFrame:    # formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred
         "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred."
-        if isinstance(compositions, pd.DataFrame) and load is None and self.has_load:
-            col = load_column(compositions)
-            if col is not None: load = compositions[col].to_numpy(float)
+        if isinstance(compositions, pd.DataFrame) and self.has_load and load_column(compositions) is not None:
+            L = compositions[load_column(compositions)].to_numpy(float)   # the table's loads; `load` fills only its blanks
+            load = np.where(np.isnan(L), np.nan if load is None else load, L)
         return self.predict_frame(self.fractions(compositions), load)
 
     def predict_frame(self, X, load=None) -> pd.DataFrame:
@@ -240,6 +258,7 @@ class HardnessModel:
     def load(cls, path):
         "Load a model folder written by `save`, checking it whole (see above); nothing arbitrary is unpickled."
         path = Path(path)
+        if path.is_file(): raise ValueError(f"{path}: is a file; expected a model folder written by alloy_vib_train (model.json, weights.pt)")
         if not (path/'model.json').exists(): raise FileNotFoundError(f"{path}: not a saved alloy_vib model (no model.json)")
         info, state = _read_model_files(path)
         cfg, elements, n = info['config'], info['elements'], info['n_models']
@@ -357,17 +376,22 @@ def domain_of(data: AlloyData, quantile: float = 0.95, load_gap_max: float = LOA
 # %% ../nbs/03_trained.ipynb #a3246b08
 def _last_pred(res): return res[[c for c in res.columns if c != 'hv_pred'] + ['hv_pred']]
 
-def input_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
-    "Checked fractions over the model's elements and loads (None for a model without load) of successive chunks of a table file."
+def input_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000, filled: list|None = None):
+    "Checked fractions over the model's elements and loads (None for a model without load) of successive chunks of a table file; `load` fills only blank load cells (see above), and `filled` (a list) receives how many per chunk."
     path = Path(input)
     if load is not None: load = float(model._load_vector(load, 1)[0])
     for df, rows in iter_table(path, chunk_rows):
         X = frame_fractions(df, model.elements, path, rows)
         L, lcol = load, load_column(df)
-        if model.has_load and L is None:
-            if lcol is None: raise ValueError(f"{path}: no load column ({', '.join(LOAD_COLUMNS)}) and no --load; "
-                                              f"this model was trained with indentation loads (N)")
-            L = _check_loads(_numeric(df, lcol, path, what='a load in N', rows=rows), path, rows, lcol)
+        if model.has_load and lcol is not None:   # the table's own loads win; --load only fills its blank cells
+            L = _numeric(df, lcol, path, allow_nan=load is not None, rows=rows,
+                         what='a load in N (pass --load N to fill blank load cells)')
+            blank = np.isnan(L); L = np.where(blank, np.nan if load is None else load, L)
+            if filled is not None: filled.append(int(blank.sum()))
+            L = _check_loads(L, path, rows, lcol)
+        elif model.has_load and L is None:
+            raise ValueError(f"{path}: no load column ({', '.join(LOAD_COLUMNS)}) and no --load; "
+                             f"this model was trained with indentation loads (N)")
         yield X, model._load_vector(L, len(X))
 
 def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
@@ -379,9 +403,9 @@ def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
     parts = list(input_chunks(model, input, load))
     return np.concatenate([x for x, _ in parts]), (np.concatenate([l for _, l in parts]) if model.has_load else None)
 
-def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
-    "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order."
-    for X, L in input_chunks(model, input, load, chunk_rows): yield _last_pred(model.predict_frame(X, L))
+def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000, filled: list|None = None):
+    "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order (`load`, `filled`: see `input_chunks`)."
+    for X, L in input_chunks(model, input, load, chunk_rows, filled): yield _last_pred(model.predict_frame(X, L))
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column."

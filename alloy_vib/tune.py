@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 from fastcore.script import call_parse, store_true
-from .core import cli_errors, check_output_file, check_option, is_whole, write_json, save_figure, UsageError
+from .core import cli_errors, check_output_file, check_option, check_seed, is_whole, write_json, save_figure, UsageError
 from .data import AlloyData, load_hardness_data
 from .train import group_folds, train_vib
 
 # %% auto #0
-__all__ = ['suggest_settings', 'tune_objective', 'open_study', 'best_settings', 'tune_cli']
+__all__ = ['suggest_settings', 'tune_objective', 'open_study', 'best_settings', 'storage_file', 'tune_cli']
 
 # %% ../nbs/11_tune.ipynb #7228f8bc
 def suggest_settings(trial: optuna.Trial, max_epochs: int|None = None) -> dict:
@@ -91,6 +91,12 @@ def _plots(study: optuna.Study, out: Path) -> list:
         files.append(save_figure(fig, out.with_name(f"{out.stem}_{name}.png")))
     return files
 
+def storage_file(storage: str) -> Path|None:
+    "The database file of an Optuna SQLite storage URL (`sqlite:///path`), or None for other storages and in-memory SQLite."
+    if not storage.startswith('sqlite:///'): return None
+    p = storage[len('sqlite:///'):].split('?', 1)[0]
+    return Path(p) if p and p != ':memory:' else None
+
 @call_parse
 def tune_cli(data: str = None,           # CSV/Excel table of alloys (default: the default data set)
              target: str = 'HV',         # target column
@@ -111,12 +117,16 @@ def tune_cli(data: str = None,           # CSV/Excel table of alloys (default: t
         check_option(is_whole(trials) and 1 <= trials <= 100_000, 'trials', trials, 'a whole number ≥ 1')
         check_option(epochs is None or (is_whole(epochs) and epochs >= 1), 'epochs', epochs, 'a whole number ≥ 1')
         check_option(is_whole(folds) and 2 <= folds <= 20, 'folds', folds, 'a whole number from 2 to 20')
+        check_seed(seed)
         check_option(is_whole(n_models) and 1 <= n_models <= 20, 'n_models', n_models, 'a whole number from 1 to 20')
         out = Path(out)
-        check_output_file(out, 'json', inputs=[data], force=force)
+        storage = storage or f"sqlite:///{out.with_suffix('.optuna.db').resolve()}"
+        db = storage_file(storage)
+        if db is not None and db.resolve() == out.resolve():
+            raise UsageError(f"--out {out} is the study's own database (--storage {storage}); choose another --out or --storage")
+        check_output_file(out, 'json', inputs=[data, db], force=force)
         d = load_hardness_data(data, target=target, load_col=load_col, formula_col=formula_col)
         optuna.logging.set_verbosity(optuna.logging.WARNING)    # our own one line per trial instead of Optuna's log
-        storage = storage or f"sqlite:///{out.with_suffix('.optuna.db').resolve()}"
         st = open_study(storage, study, seed, d)
         n0 = len(st.trials)
         print(f"study {study!r} in {storage}: {n0} trial(s) so far; adding {trials} on {len(d)} alloys, {folds} grouped folds", flush=True)

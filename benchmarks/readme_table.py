@@ -2,15 +2,24 @@
 
 `python benchmarks/readme_table.py` prints it; tests/test_readme.py checks the README shows exactly this table.
 """
+
 import json
 from pathlib import Path
+
+
 def accuracy_markdown(acc):
     "Markdown table of MAE / R² per model on both splits for both data sets, from benchmarks/results/accuracy.json."
-    names = {'vib': 'VIB-attention (ensemble of 5)', 'extra_trees': 'ExtraTrees', 'random_forest': 'RandomForest',
-             'hist_gb': 'HistGradientBoosting'}
+    names = {
+        'vib': 'VIB-attention (ensemble of 5)',
+        'extra_trees': 'ExtraTrees',
+        'random_forest': 'RandomForest',
+        'hist_gb': 'HistGradientBoosting',
+    }
     out = []
-    for ds, title in (('mmg_hardness', 'mmg_hardness.csv (default, 673 rows, with load)'),
-                      ('mpea', 'mpea_dataset.csv (530 rows, composition only)')):
+    for ds, title in (
+        ('mmg_hardness', 'mmg_hardness.csv (default, 673 rows, with load)'),
+        ('mpea', 'mpea_dataset.csv (530 rows, composition only)'),
+    ):
         r = acc['results'][ds]
         out.append(f"**{title}**\n")
         out.append('| model | MAE, composition groups (HV) | R² | MAE, families (HV) | R² |')
@@ -19,16 +28,25 @@ def accuracy_markdown(acc):
             g, f = r['group']['models'][m], r['family']['models'][m]
             out.append(f"| {names[m]} | {g['mae']:.1f} | {g['r2']:.3f} | {f['mae']:.1f} | {f['r2']:.3f} |")
         g, f = r['group'], r['family']
-        out.append(f"| VIB ÷ best baseline (MAE) | {g['vib_to_best_baseline_mae']:.3f} | | {f['vib_to_best_baseline_mae']:.3f} | |")
-        out.append(f"| VIB 90 % interval: coverage, mean width | {g['models']['vib']['coverage90']:.3f}, "
-                   f"{g['models']['vib']['width90']:.0f} HV | | {f['models']['vib']['coverage90']:.3f}, "
-                   f"{f['models']['vib']['width90']:.0f} HV | |")
-        part = lambda v, k: (f"{v[f'coverage90_{k}']:.3f}, {v[f'width90_{k}']:.0f} HV" if f'width90_{k}' in v else "none")
+        out.append(
+            f"| VIB ÷ best baseline (MAE) | {g['vib_to_best_baseline_mae']:.3f} | | "
+            f"{f['vib_to_best_baseline_mae']:.3f} | |"
+        )
+        out.append(
+            f"| VIB 90 % interval: coverage, mean width | {g['models']['vib']['coverage90']:.3f}, "
+            f"{g['models']['vib']['width90']:.0f} HV | | {f['models']['vib']['coverage90']:.3f}, "
+            f"{f['models']['vib']['width90']:.0f} HV | |"
+        )
+        part = lambda v, k: f"{v[f'coverage90_{k}']:.3f}, {v[f'width90_{k}']:.0f} HV" if f'width90_{k}' in v else "none"
         for k, label in (('in_domain', 'inside the domain'), ('out_of_domain', 'outside it')):
-            share = lambda v: f" ({100*v['in_domain'] if k == 'in_domain' else 100*(1 - v['in_domain']):.0f} % of rows)"
+            share = lambda v: (
+                f" ({100 * v['in_domain'] if k == 'in_domain' else 100 * (1 - v['in_domain']):.0f} % of rows)"
+            )
             gv, fv = g['models']['vib'], f['models']['vib']
             out.append(f"| … {label} | {part(gv, k)}{share(gv)} | | {part(fv, k)}{share(fv)} | |")
         out.append('')
     return '\n'.join(out).strip()
+
+
 if __name__ == '__main__':
-    print(accuracy_markdown(json.loads((Path(__file__).parent/'results'/'accuracy.json').read_text())))
+    print(accuracy_markdown(json.loads((Path(__file__).parent / 'results' / 'accuracy.json').read_text())))

@@ -426,3 +426,168 @@ def test_predict_streams_20000_rows(full_model, tmp_path):
     assert len(small) == len(d) == 673 and len(big) == reps*673
     assert list(big.formula) == list(small.formula)*reps
     np.testing.assert_allclose(big.hv_pred.to_numpy(), np.tile(small.hv_pred.to_numpy(), reps), rtol=1e-6)
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Issue 30 items 1-6: inputs are never replaced and nothing is silently overridden.
+
+@pytest.fixture(scope='module')
+def own_table_model(cli, tmp_path_factory):
+    "A quick model trained on a copy of the default data in its own folder: (model folder, the table it records)."
+    d = tmp_path_factory.mktemp('own'); data = d/'train.csv'; shutil.copy(default_data_path(), data)
+    r = cli('alloy_vib_train', '--data', data, '--out', d/'m', *TRAIN)
+    assert r.returncode == 0, r.stderr
+    return d/'m', data
+
+def test_design_never_replaces_its_training_table(cli, own_table_model):
+    "Issue 30 item 1: design --out <the table the model was trained on> is refused even with --force; the table is unchanged."
+    model, data = own_table_model
+    before = data.read_bytes()
+    for force in ([], ['--force']):
+        msg = one_line_error(cli('alloy_vib_design', '--model', model, '--target', 1500, '--load', 1, '--n', 3, *FAST,
+                                 '--out', data, *force), code=2)
+        assert str(data) in msg and ('an input of this run' in msg or not force), msg
+    assert data.read_bytes() == before
+
+def test_design_says_when_it_falls_back_to_the_default_data(cli, own_table_model, tmp_path):
+    "Issue 30 item 1: with its recorded table gone, design uses the default data (same checksum) and says so in one line."
+    model, data = own_table_model
+    moved = data.with_name('moved.csv'); data.rename(moved)
+    try:
+        r = cli('alloy_vib_design', '--model', model, '--target', 1500, '--load', 1, '--n', 3, *FAST, '--out', tmp_path/'d.csv')
+    finally: moved.rename(data)
+    assert r.returncode == 0, r.stderr
+    warn = [l for l in r.stderr.splitlines() if 'recorded training table' in l]
+    assert len(warn) == 1 and str(data) in warn[0] and 'is missing' in warn[0] and str(default_data_path()) in warn[0], r.stderr
+
+def test_design_refuses_a_changed_training_table(cli, rows40, tmp_path):
+    "Issue 30 item 1: a recorded table that changed since training (and no other with its checksum) is an error saying so."
+    data = tmp_path/'t.csv'; shutil.copy(rows40, data)
+    assert cli('alloy_vib_train', '--data', data, '--out', tmp_path/'m', *TRAIN).returncode == 0
+    data.write_text(data.read_text().replace('\n', '\n', 1) + data.read_text().splitlines()[1] + '\n')   # one row more
+    msg = one_line_error(cli('alloy_vib_design', '--model', tmp_path/'m', '--target', 1500, '--load', 1, '--n', 3, *FAST,
+                             '--out', tmp_path/'d.csv'))
+    assert 'has changed since training' in msg and str(data) in msg, msg
+
+def test_tune_out_is_not_its_storage(cli, rows40, tmp_path):
+    "Issue 30 item 2: alloy_vib_tune --out best.json --storage sqlite:///best.json is refused before anything is written."
+    out = tmp_path/'best.json'
+    for storage in (f'sqlite:///{out}', 'sqlite:///best.json'):
+        before = tree(tmp_path)
+        msg = one_line_error(cli('alloy_vib_tune', '--data', rows40, '--out', 'best.json', '--storage', storage, '--trials', 1,
+                                 '--epochs', 1, cwd=tmp_path), code=2)
+        assert "the study's own database" in msg, msg
+        assert tree(tmp_path) == before
+
+def test_predict_does_not_replace_a_design_table(cli, small_model, tmp_path):
+    "Issue 30 item 3: predict --out onto an alloy_vib design table needs --force (another kind of our output)."
+    des = tmp_path/'designs.csv'; des.write_text('rank,formula,B,Fe,hv_pred,hv_std\n1,B35Fe65,0.35,0.65,1999.3,20.1\n')
+    before = des.read_bytes()
+    msg = one_line_error(cli('alloy_vib_predict', '--model', small_model, *PREDICT, '--out', des), code=2)
+    assert 'holds alloy_vib designs, not predictions' in msg and '--force' in msg, msg
+    assert des.read_bytes() == before
+    assert cli('alloy_vib_predict', '--model', small_model, *PREDICT, '--out', des, '--force').returncode == 0
+    assert pd.read_csv(des).columns[0] == 'formula'
+
+def test_predict_load_fills_only_blank_loads(cli, small_model, tmp_path):
+    "Issue 30 item 4: --load never overrides a table's load column: it fills only blank cells, and says how many."
+    inp = tmp_path/'t.csv'; inp.write_text('formula,load\nFe41B35Nb24,2.94\nFe41B35Nb24,\nFe40B60,0.01\n')
+    r = cli('alloy_vib_predict', '--model', small_model, '--input', inp, '--load', 5, '--out', tmp_path/'p.csv')
+    assert r.returncode == 0, r.stderr
+    assert list(pd.read_csv(tmp_path/'p.csv').load) == [2.94, 5.0, 0.01]
+    assert '--load 5 N filled 1 blank load cell(s)' in r.stderr and 'kept the load in their own load column' in r.stderr, r.stderr
+    msg = one_line_error(cli('alloy_vib_predict', '--model', small_model, '--input', inp))   # no --load: the blank cell is named
+    assert str(inp) in msg and "row 3, column 'load': empty cell; expected a load in N" in msg, msg
+
+@pytest.mark.parametrize('col, value, expected', [('HV', '1e30', "hardness 1e+30 is outside (0, 10000] HV"),
+                                                  ('Load', '1e-9', "load 1e-09 N is outside [0.0001, 1000] N"),
+                                                  ('Load', '1e30', "load 1e+30 N is outside [0.0001, 1000] N")])
+def test_train_refuses_absurd_values(cli, rows40, tmp_path, col, value, expected):
+    "Issue 30 item 5: training refuses hardness outside (0, 1e4] HV and loads outside [1e-4, 1e3] N, naming file, row and column."
+    d = pd.read_csv(rows40, dtype=str, keep_default_na=False); d.loc[4, col] = value
+    bad = tmp_path/'bad.csv'; d.to_csv(bad, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', *TRAIN))
+    assert str(bad) in msg and f"row 6, column '{col}'" in msg and expected in msg, msg
+    assert not (tmp_path/'m').exists()
+
+def test_second_training_into_one_out_is_refused(cli, rows40, tmp_path):
+    "Issue 30 item 6: while a training holds --out's lock (a live process), a second training into it is refused, nothing changed."
+    out = tmp_path/'m'
+    lock = tmp_path/'.m.alloy_vib-lock'; lock.write_text(str(os.getpid()))     # this test process is alive: the lock is held
+    before = tree(tmp_path)
+    msg = one_line_error(cli('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN), code=2)
+    assert f'--out {out}: another alloy_vib process (pid {os.getpid()}) is writing it' in msg, msg
+    assert tree(tmp_path) == before
+    lock.unlink()
+
+def test_two_trainings_at_once(rows40, tmp_path):
+    "Issue 30 item 6: two real trainings into one --out at once: exactly one writes it, the other is refused (exit 2)."
+    out = tmp_path/'m'
+    first = _long_training(rows40, out)
+    try:
+        t0 = time.monotonic()
+        while not (tmp_path/'.m.alloy_vib-lock').exists() and time.monotonic() - t0 < 60: time.sleep(0.1)
+        second = run_limited('alloy_vib_train', '--data', rows40, '--out', out, *TRAIN)
+        assert second.returncode == 2 and 'another alloy_vib process' in second.stderr, second.stderr
+        assert first.poll() is None        # the first one is still training
+    finally: first.kill(); first.wait()
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Issue 30 item 14: one-line errors that name the file or option and say what was expected.
+
+def test_binary_model_and_config_files(cli, small_model, tmp_path):
+    "Issue 30 item 14: --model or --config pointing at a binary file: a line naming it and what was expected, not a codec error."
+    binary = tmp_path/'bin.json'; binary.write_bytes(bytes(range(256))*8)
+    m = copy_model(small_model, tmp_path/'m'); (m/'model.json').write_bytes(binary.read_bytes())
+    for prog, args, expected in [('alloy_vib_predict', ['--model', m, *PREDICT], f"{m/'model.json'}: not a text file (binary content)"),
+                                 ('alloy_vib_predict', ['--model', binary, *PREDICT], f"{binary}: is a file; expected a model folder"),
+                                 ('alloy_vib_design', ['--model', binary, '--target', 1000, '--load', 1, '--out', tmp_path/'d.csv'],
+                                  f"--model {binary}: is a file; expected"),
+                                 ('alloy_vib_train', ['--config', binary, '--out', tmp_path/'t'], f"--config {binary}: not a text file")]:
+        msg = one_line_error(cli(prog, *args))
+        assert expected in msg and 'codec' not in msg, msg
+
+def test_unknown_config_key(cli, rows40, tmp_path):
+    "Issue 30 item 14: an unknown key in a --config file is named with the file, before any data is read."
+    cfg = tmp_path/'best.json'; cfg.write_text(json.dumps(dict(format='alloy_vib-tuned', params=dict(lr=0.01, foo=1))))
+    msg = one_line_error(cli('alloy_vib_train', '--data', rows40, '--config', cfg, '--out', tmp_path/'m', *TRAIN))
+    assert f"--config {cfg}: unknown setting 'foo'" in msg and 'latent_dim' in msg, msg
+
+@pytest.mark.parametrize('seed', [-1, 2**70])
+@pytest.mark.parametrize('prog', ['alloy_vib_train', 'alloy_vib_tune', 'alloy_vib_evaluate'])
+def test_bad_seed_named_before_reading_data(cli, tmp_path, prog, seed):
+    "Issue 30 item 14: --seed -1 and 2**70 are refused naming --seed, before the data is read (the data path does not exist)."
+    out = tmp_path/('m' if prog == 'alloy_vib_train' else 'o.json')
+    msg = one_line_error(cli(prog, '--data', tmp_path/'absent.csv', '--seed', seed, '--out', out), code=2)
+    assert f'--seed must be a whole number from 0 to 2147483647, got {seed}' in msg, msg
+
+def test_design_bad_seed(cli, small_model, tmp_path):
+    "Issue 30 item 14: alloy_vib_design --seed 2**70 names --seed."
+    msg = one_line_error(cli('alloy_vib_design', '--model', small_model, '--target', 1000, '--load', 1, '--seed', 2**70,
+                             '--out', tmp_path/'d.csv'), code=2)
+    assert '--seed must be a whole number' in msg, msg
+
+def test_table_of_identical_rows(cli, rows40, tmp_path):
+    "Issue 30 item 14: a table whose rows are all one composition: a line naming the file and why, not sklearn's n_splits."
+    d = pd.read_csv(rows40); bad = tmp_path/'same.csv'; pd.concat([d.head(1)]*20).to_csv(bad, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', *TRAIN))
+    assert str(bad) in msg and 'all 20 rows are one composition' in msg and 'n_splits' not in msg, msg
+
+def test_design_out_dot(cli, small_model, tmp_path):
+    "Issue 30 item 14: alloy_vib_design --out . is a usage error (exit 2) naming --out."
+    msg = one_line_error(cli('alloy_vib_design', '--model', small_model, '--target', 1000, '--load', 1, '--out', '.', cwd=tmp_path), code=2)
+    assert '--out .: the CSV output needs a name ending in .csv' in msg, msg
+
+def test_empty_load_cell(cli, rows40, tmp_path):
+    "Issue 30 item 14: an empty load cell in a training table: 'empty cell; expected a load in N', not np.float64(nan)."
+    d = pd.read_csv(rows40, dtype=str, keep_default_na=False); d.loc[2, 'Load'] = ''
+    bad = tmp_path/'t.csv'; d.to_csv(bad, index=False)
+    msg = one_line_error(cli('alloy_vib_train', '--data', bad, '--out', tmp_path/'m', *TRAIN))
+    assert f"{bad}, row 4, column 'Load': empty cell; expected a load in N" in msg and 'np.float64' not in msg, msg
+
+def test_predict_members_given_a_formula(small_model):
+    "Issue 30 item 14: predict_members given a formula says what it needs, not a raw NumPy error."
+    from alloy_vib.trained import HardnessModel
+    m = HardnessModel.load(small_model)
+    for bad in ('Fe41B35Nb24', ['Fe41B35Nb24'], np.ones(3)):
+        with pytest.raises(TypeError, match=r'predict_members needs fractions X of shape \(n, \d+\).*model.predict'):
+            m.predict_members(bad, 1)
