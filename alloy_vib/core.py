@@ -101,6 +101,7 @@ def check_input_file(path, what: str = 'table', max_bytes: int|None = MAX_INPUT_
 OUTPUT_KINDS = {  # kind: (marker file, its 'format', the names alloy_vib writes in such a folder)
     'model': ('model.json', 'alloy_vib-model', r'model\.json|weights\.pt|history\.csv|attention\.csv|metrics\.json'),
     'explanation': ('summary.json', 'alloy_vib-explanation', r'summary\.json|attributions\.csv|[\w.+-]+\.png'),
+    'campaign': ('campaign.json', 'alloy_vib-campaign', r'campaign\.json|round_\d{3,}\.csv|measured\.csv|candidates\.csv|campaign\.png|model'),
 }
 _TMP = '.alloy_vib-'   # infix of every temporary name: '.{name}.alloy_vib-{tmp|old}-{pid}-{random}'
 

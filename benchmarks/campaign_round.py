@@ -1,0 +1,164 @@
+"""One campaign round, timed, and the campaign's model update against a full retrain (issue 32, item 2).
+
+(a) Round time. A model is trained with the evaluated settings on the default data less 5 bulk rows (load >= 0.49 N,
+    5 compositions chosen with --seed), and a campaign is started from it (`alloy_vib.cli.start_campaign`, its first
+    round from a pool of 10,000 random compositions over the data's elements, `alloy_vib.data.random_compositions`,
+    rounded to the 0.005 grid). Timed: `alloy_vib.cli.continue_campaign` with those 5 real measurements as the results
+    (read and checked, recorded, `update_model` on the enlarged table, 5 suggestions out of the 10,000 candidates, the
+    folder rewritten whole). Goal: <= 30 s on 2 cores.
+(b) Update against retrain. The training part of outer fold 0 (composition groups, seed 0) is split into 3 inner
+    folds by composition (seed 1), as benchmarks/inner_folds.py does. In each inner fold, 5 training compositions
+    (seeded) play the round's new results: a base model is trained without them, then
+      - update: `alloy_vib.campaign.update_model(base, base rows + new rows)` (warm start, fine-tune, re-calibrate);
+      - retrain: `train_vib(base rows + new rows)` from scratch, seeds 0, 1, 2;
+    and each is scored on the inner fold's held-out compositions. Required: the update's held-out MAE within the
+    retrains' seed spread (at most their largest MAE), and the update at least 3x faster than a retrain (the ratio of
+    their times, measured in the same run).
+
+    python benchmarks/campaign_round.py            # writes benchmarks/results/campaign_round.json
+    python benchmarks/campaign_round.py --part b --inner_folds 1 --out …   # (b) alone on one inner fold
+    python benchmarks/campaign_round.py --smoke    # seconds; writes benchmarks/results/campaign_round_smoke.json
+Timings on a shared machine are noisy: the ratio in (b) is what to compare; the load average is recorded.
+"""
+import argparse, os, tempfile, time, warnings
+from datetime import datetime, timezone
+from pathlib import Path
+import numpy as np, pandas as pd
+from accuracy import environment   # a sibling script: Python puts benchmarks/ on sys.path when a script in it runs
+
+HERE = Path(__file__).resolve().parent
+
+
+def new_rows(d, n: int, seed: int, bulk: bool = True) -> np.ndarray:
+    "Rows of `n` distinct compositions of `d` (bulk rows only with `bulk`), chosen with `seed`: the round's results."
+    rows = np.flatnonzero(d.load >= 0.49) if bulk and d.load is not None else np.arange(len(d))
+    groups = np.random.default_rng(seed).permutation(np.unique(d.groups[rows]))[:n]
+    return np.array([rows[np.flatnonzero(d.groups[rows] == g)[0]] for g in groups])
+
+
+def round_time(data, kw: dict, n_candidates: int, seed: int, log) -> dict:
+    "(a): the time of one round through `continue_campaign` (see the module's docstring)."
+    from alloy_vib.cli import start_campaign, continue_campaign, measured_frame
+    from alloy_vib.data import random_compositions, load_hardness_data
+    from alloy_vib.design import sparsify_round
+    from alloy_vib.train import train_vib
+    held = new_rows(data, 5, seed)
+    rest = data.subset(np.setdiff1d(np.arange(len(data)), held))
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        measured_frame(rest).to_csv(d/'measured.csv', index=False)
+        measured_frame(data.subset(held)).to_csv(d/'results.csv', index=False)
+        m = load_hardness_data(d/'measured.csv', verbose=False)     # the campaign's table, as it will read it
+        X = sparsify_round(random_compositions(n_candidates, len(m.elements), 5, seed), step=0.005)
+        pd.DataFrame(X, columns=m.elements).to_csv(d/'pool.csv', index=False)
+        t0 = time.perf_counter()
+        train_vib(m, seed=seed, **kw).save(d/'model')
+        t_train = time.perf_counter() - t0
+        log(f"(a) base model trained in {t_train:.1f} s; starting the campaign from {n_candidates} candidates")
+        quiet = lambda m: None
+        start_campaign(d/'campaign', d/'measured.csv', d/'pool.csv', target=2000, load=1, n=5, model=d/'model',
+                       log=quiet)
+        t0, c0 = time.perf_counter(), time.process_time()
+        st = continue_campaign(d/'campaign', d/'results.csv', log=quiet)
+        t_round, c_round = time.perf_counter() - t0, time.process_time() - c0   # wall and CPU time of this process
+    r = st['rounds'][-1]
+    return dict(round_s=t_round, round_cpu_s=c_round, update_s=r['seconds']['model'], suggest_s=r['seconds']['suggest'],
+                rest_s=t_round - r['seconds']['model'] - r['seconds']['suggest'], base_train_s=t_train,
+                n_candidates=int(len(X)), n_results=len(held), n_measured=r['n_measured'],
+                results=[dict(formula=x['formula'], load=x['load'], value=x['value']) for x in st['results']],
+                best_p_target=max(s['p_target'] for s in r['suggestions']), goal_s=30.0)
+
+
+def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, partial=lambda r: None) -> dict:
+    "(b): update_model against full retrains on inner composition folds (see the module's docstring)."
+    from alloy_vib.campaign import update_model
+    from alloy_vib.evaluate import cv_folds
+    from alloy_vib.train import train_vib, group_folds
+    d = data.subset(cv_folds(data, 'group', 5, 0)[0][0])
+    inner = group_folds(d.groups, 3, 1)[:n_inner]
+    pred = {'update': np.full(len(d), np.nan), **{f'retrain_{s}': np.full(len(d), np.nan) for s in seeds}}
+    secs = {k: [] for k in pred}; folds = []
+    for f, (tr, te) in enumerate(inner):
+        sub = d.subset(tr)
+        new = new_rows(sub, 5, seed + f)
+        base = sub.subset(np.setdiff1d(np.arange(len(sub)), new))
+        grown = sub.subset(np.r_[np.setdiff1d(np.arange(len(sub)), new), new])   # the base rows, then the new results
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)
+            m0 = train_vib(base, seed=seed, **kw)
+            L = None if d.load is None else d.load[te]
+            t0 = time.perf_counter(); m = update_model(m0, grown, seed=seed)
+            secs['update'].append(time.perf_counter() - t0)
+            pred['update'][te] = m.predict_arrays(d.X[te], L)[0]
+            done = lambda k: dict(fold=f, what=k, seconds=secs[k][-1], mae=float(np.abs(pred[k][te] - d.y[te]).mean()))
+            log(f"(b) fold {f}: {done('update')}"); partial(done('update'))
+            for s in seeds:
+                t0 = time.perf_counter(); m = train_vib(grown, seed=s, **kw)
+                secs[f'retrain_{s}'].append(time.perf_counter() - t0)
+                pred[f'retrain_{s}'][te] = m.predict_arrays(d.X[te], L)[0]
+                log(f"(b) fold {f}: {done(f'retrain_{s}')}"); partial(done(f'retrain_{s}'))
+        fm = {k: float(np.abs(p[te] - d.y[te]).mean()) for k, p in pred.items()}
+        folds.append(dict(fold=f, n_train=len(grown), n_test=len(te), mae=fm,
+                          seconds={k: v[-1] for k, v in secs.items()},
+                          new=[grown.formulas[i] for i in range(len(base), len(grown))]))
+        t_re = np.mean([secs[f'retrain_{s}'][-1] for s in seeds])
+        log(f"(b) inner fold {f}: MAE update {fm['update']:.1f}, retrains " +
+            ', '.join(f"{fm[f'retrain_{s}']:.1f}" for s in seeds) +
+            f"; update {secs['update'][-1]:.1f} s, retrain {t_re:.1f} s")
+    held = np.isfinite(pred['update'])
+    mae = {k: float(np.abs(p[held] - d.y[held]).mean()) for k, p in pred.items()}
+    re = [mae[f'retrain_{s}'] for s in seeds]
+    t_up, t_re = float(np.sum(secs['update'])), float(np.mean([np.sum(secs[f'retrain_{s}']) for s in seeds]))
+    return dict(protocol=f'outer fold 0 (group, seed 0) training part; {len(inner)} of 3 inner group folds (seed 1); '
+                         f'5 new compositions per inner fold (seed {seed} + fold)', n_rows=len(d), folds=folds, mae=mae,
+                retrain_mae_min=min(re), retrain_mae_max=max(re), retrain_mae_mean=float(np.mean(re)),
+                retrain_mae_sd=float(np.std(re, ddof=1)) if len(re) > 1 else 0.0,
+                update_within_seed_spread=bool(mae['update'] <= max(re)), update_s=t_up, retrain_s=t_re,
+                speedup=t_re/t_up, speedup_at_least_3=bool(t_re/t_up >= 3))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--data', default=None, help='the measured table (default: the default data)')
+    p.add_argument('--out', default=None, help='output JSON (default results/campaign_round[_smoke].json)')
+    p.add_argument('--smoke', action='store_true', help='tiny run: a third of the data, few epochs, 1 inner fold')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--part', default='ab', help="'a' (round time), 'b' (update vs retrain) or 'ab'")
+    p.add_argument('--inner_folds', type=int, default=3, help='inner folds in (b), 1 to 3 (each costs 5 trainings)')
+    p.add_argument('--threads', type=int, default=None, help='torch threads (default: as set; 1 on a shared machine)')
+    a = p.parse_args(argv)
+    import torch
+    if a.threads: torch.set_num_threads(a.threads)
+    from alloy_vib.data import load_hardness_data
+    from alloy_vib.core import write_json
+    out = Path(a.out) if a.out else HERE/'results'/('campaign_round_smoke.json' if a.smoke else 'campaign_round.json')
+    data = load_hardness_data(a.data, verbose=False)
+    kw = dict(epochs=3, n_models=2, calib_folds=2) if a.smoke else {}    # {}: the evaluated TrainSettings
+    if a.smoke: data = data.subset(np.arange(0, len(data), 3))
+    log = lambda m: print(m, flush=True)
+    res = dict(benchmark='campaign_round', smoke=a.smoke, seed=a.seed, started=datetime.now(timezone.utc).isoformat(),
+               **environment(), data=str(data.source), n_rows=len(data), torch_threads=torch.get_num_threads(),
+               train_settings=kw or 'TrainSettings() (evaluated)')
+    if 'a' in a.part:
+        res['round'] = round_time(data, kw, 1000 if a.smoke else 10_000, a.seed, log)
+        r = res['round']
+        log(f"(a) one round: {r['round_s']:.1f} s (update {r['update_s']:.1f} s, suggest {r['suggest_s']:.1f} s, "
+            f"reading and writing {r['rest_s']:.1f} s) for {r['n_results']} results in and 5 suggestions out of "
+            f"{r['n_candidates']} candidates; its CPU time {r['round_cpu_s']:.1f} s; goal 30 s")
+        write_json(res, out)
+    if 'b' in a.part:
+        res['update_vs_retrain_partial'] = []
+        def partial(r): res['update_vs_retrain_partial'].append(r); write_json(res, out)   # survives an interrupted run
+        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log, partial)
+        res['update_vs_retrain'] = u
+        log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–"
+            f"{u['retrain_mae_max']:.1f} (within: {u['update_within_seed_spread']}); "
+            f"time: update {u['update_s']:.1f} s, retrain {u['retrain_s']:.1f} s, "
+            f"{u['speedup']:.1f}x (>= 3: {u['speedup_at_least_3']})")
+    res['load_average_end'] = list(os.getloadavg())
+    write_json(res, out)
+    log(f"wrote {out}")
+
+
+if __name__ == '__main__':
+    main()
