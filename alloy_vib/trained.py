@@ -310,7 +310,7 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str =
     y = np.asarray(y, float); r, std = np.abs(y - np.asarray(p, float)), np.asarray(std, float)
     out = dict(method=f"split conformal on {held_out}", score=score, alpha=float(alpha), n=int(len(r)),
                floor='half-width ≥ z(1−α/2)·std', y_range=[float(np.quantile(y, alpha/2)), float(np.quantile(y, 1 - alpha/2))])
-    if distance is not None: out['range'] = calibration_range(distance, load_gap)
+    if distance is not None: out['range'] = calibration_range(distance, load_gap, alpha)
     floor = spread_z(alpha)*std   # the interval is never narrower than this, so q is the quantile with the floor in place
     if score == 'abs': return dict(out, q=floored_quantile(r, 1.0, floor, alpha), s0=0.0)
     if score == 'scaled':
@@ -326,11 +326,15 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str =
     scale = dict(intercept=float(coef[0]), **{k: float(c) for k, c in zip(feats, coef[1:])})
     return dict(out, q=floored_quantile(r, A @ coef, floor, alpha), scale=scale)
 
-def calibration_range(distance, load_gap=None) -> dict:
-    "The largest `distance` and `load_gap` among the calibration rows: how far from the training rows the interval was checked."
-    rng = dict(distance=float(np.nanmax(np.asarray(distance, float))))
-    g = None if load_gap is None else np.asarray(load_gap, float)
-    if g is not None and np.isfinite(g).any(): rng['load_gap'] = float(np.nanmax(g))
+def _kth_largest(v, k: int) -> float:
+    v = np.sort(np.asarray(v, float)[np.isfinite(v)])
+    return float(v[-k]) if len(v) >= k else float('nan') if not len(v) else float(v[0])
+
+def calibration_range(distance, load_gap=None, alpha: float = 0.1) -> dict:
+    "How far from the training rows the interval was checked: the largest `distance` and `load_gap` with at least ⌈1/α⌉ calibration rows at or beyond it."
+    k = int(np.ceil(1/alpha - 1e-9))
+    rng = dict(distance=_kth_largest(distance, k))
+    if load_gap is not None and np.isfinite(np.asarray(load_gap, float)).any(): rng['load_gap'] = _kth_largest(load_gap, k)
     return rng
 
 def interval_half_width(cal: dict, std, domain: pd.DataFrame|None = None) -> np.ndarray:
@@ -347,8 +351,8 @@ def in_calibrated_range(cal: dict|None, domain: pd.DataFrame) -> np.ndarray:
     "True for rows of `domain` whose distance and load gap are within the range the calibration `cal` saw; all False if it records none."
     rng = (cal or {}).get('range')
     if not rng: return np.zeros(len(domain), bool)
-    ok = domain['distance'].to_numpy(float) <= rng['distance'] + 1e-9
-    if 'load_gap' in rng and 'load_gap' in domain: ok &= ~(domain['load_gap'].to_numpy(float) > rng['load_gap'] + 1e-9)
+    ok = domain['distance'].to_numpy(float) <= rng['distance'] + 1e-6      # distances are float32: 1e-6 is their resolution
+    if 'load_gap' in rng and 'load_gap' in domain: ok &= ~(domain['load_gap'].to_numpy(float) > rng['load_gap'] + 1e-6)
     return ok
 
 LOAD_GAP_MAX = 0.5   # decades: the largest load gap still in the domain
