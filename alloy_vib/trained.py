@@ -23,7 +23,7 @@ __all__ = ['MODEL_FORMAT', 'INTERVAL_SCORES', 'SCALE_FLOOR', 'LOAD_GAP_MAX', 'to
            'regression_metrics', 'conformal_quantile', 'spread_z', 'floored_quantile', 'calibrate', 'calibration_range',
            'interval_half_width', 'in_calibrated_range', 'unique_compositions', 'nn_threshold', 'domain_reference',
            'domain_distances', 'held_out_distances', 'domain_of', 'input_chunks', 'model_inputs', 'predict_chunks',
-           'predict_table', 'csv_text']
+           'calibrated_note', 'predict_table', 'csv_text']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -433,6 +433,13 @@ def model_inputs(model: HardnessModel, formula=None, input=None, load=None):
 def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_000):
     "Predictions (DataFrames, prediction last) for successive chunks of the table file `input`, in row order."
     for X, L in input_chunks(model, input, load, chunk_rows): yield _last_pred(model.predict_frame(X, L))
+
+def calibrated_note(model: HardnessModel, n_calibrated: int, n: int) -> str:
+    "A phrase for a command's summary line: how many of `n` rows have a calibrated interval, or why none is range-checked."
+    if not model.calibration: return "no interval (the model has no calibration)"
+    if not model.range_checked: return "intervals not range-checked (the model file predates calibration ranges: retrain it)"
+    return (f"{n_calibrated} of {n} with a calibrated interval" + ("" if n_calibrated == n else
+            " (the others lie beyond the distances, load gaps or elements the calibration saw: widened, not calibrated)"))
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column."
