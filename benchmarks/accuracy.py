@@ -6,6 +6,10 @@ On a machine with more cores, train the folds in parallel (the same figures: eve
     python benchmarks/accuracy.py --n_jobs 5 --threads 2
 Another setting on the same protocol, for comparison with accuracy.json (train_vib keywords as JSON; write elsewhere):
     python benchmarks/accuracy.py --vib '{"hidden": 64, "d": 16}' --n_jobs 2 --threads 1 --out /tmp/narrow.json
+Leave-one-element-out with the other two splits, no repeated seeds, keeping the out-of-fold predictions (issue 31;
+writes what benchmarks/results/extrapolation.json holds):
+    python benchmarks/accuracy.py --splits element,group,family --repeat_seeds '' --n_jobs 2 --threads 1 \
+        --out benchmarks/results/extrapolation.json --oof_dir /tmp/oof
 Smoke run for CI (tiny: 2 folds, a subset, a few epochs; < 60 s; writes benchmarks/results/accuracy_smoke.json):
     python benchmarks/accuracy.py --smoke
 """

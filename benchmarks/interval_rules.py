@@ -15,7 +15,8 @@ then be compared on the same predictions, without training:
 The library rule is recomputed from the rule columns and checked against the saved interval first, so the other two
 are exact what-ifs on the same networks.
 
-    python benchmarks/interval_rules.py --results results/extrapolation.json --oof_dir /tmp/oof --out results/interval_rules.json
+    python benchmarks/interval_rules.py --results benchmarks/results/extrapolation.json \
+        --oof_dir benchmarks/results/extrapolation_oof      # writes benchmarks/results/interval_rules.json (seconds)
 """
 import argparse, json
 from datetime import datetime, timezone
@@ -66,7 +67,7 @@ def rescore(data, r: dict, oof: pd.DataFrame) -> dict:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--results', required=True, help="JSON written by accuracy.py with --oof_dir")
-    p.add_argument('--oof_dir', required=True, help="the folder of out-of-fold CSVs it wrote")
+    p.add_argument('--oof_dir', required=True, help="the folder of out-of-fold CSVs it wrote (or their .csv.gz)")
     p.add_argument('--out', default=str(HERE/'results'/'interval_rules.json'))
     a = p.parse_args(argv)
     from alloy_vib.evaluate import write_json
@@ -75,8 +76,8 @@ def main(argv=None):
                protocol=__doc__.split('\n\n')[1], results={})
     for ds, v in res['results'].items():
         for split, r in v.items():
-            f = Path(a.oof_dir)/f'{ds}_{split}.csv'
-            if not isinstance(r, dict) or 'models' not in r or not f.exists(): continue
+            f = next((g for g in (Path(a.oof_dir)/f'{ds}_{split}.csv', Path(a.oof_dir)/f'{ds}_{split}.csv.gz') if g.exists()), None)
+            if not isinstance(r, dict) or 'models' not in r or f is None: continue
             out['results'].setdefault(ds, {})[split] = s = rescore(data[ds], r, pd.read_csv(f))
             print(f"{ds} {split}: " + "; ".join(f"{k} {w['all']['coverage90']:.3f} / {w['all']['width90']:.0f} HV"
                                                  for k, w in s['rules'].items()), flush=True)
