@@ -13,7 +13,7 @@ from .core import (cli_errors, check_input_file, check_output_dir, check_output_
                             UsageError, output_lock, check_seed, output_kind, save_figure, check_option, is_finite, is_whole, short)
 from .data import (load_hardness_data, default_data_path, AlloyData, make_alloy_data, to_vocabulary, frame_fractions,
                             iter_table, unique_rows, load_column, sha256_file)
-from .trained import HardnessModel, predict_table, predict_chunks, csv_text
+from .trained import HardnessModel, predict_table, predict_chunks, csv_text, calibrated_note
 import alloy_vib
 
 
@@ -98,7 +98,8 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
                 out: str = None,         # write the predictions to this CSV (default: print them)
                 force: store_true = False):  # allow --out to replace a file alloy_vib did not write
     """Predict Vickers hardness with a trained alloy_vib model. Columns: formula, load, hv_std (ensemble spread), hv_lo and
-    hv_hi (the calibrated 90 % interval), in_domain, distance, load_gap (see the domain), and hv_pred last."""
+    hv_hi (the 90 % interval), in_domain, distance, load_gap (see the domain), calibrated (whether the interval was
+    checked that far from the data; see the trained model), and hv_pred last."""
     with cli_errors('alloy_vib_predict'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if (formula is None) == (input is None): raise UsageError("give exactly one of --formula or --input")
@@ -113,15 +114,20 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
                 print(f"{r.formula} is outside the training domain (distance {r.distance:.3g}" + (f", load gap {r.load_gap:.2g} decades"
                       if m.has_load else "") + ")" + (f": its 90 % interval is {r.hv_hi - r.hv_lo:.0f} {m.target} wide" if np.isfinite(r.hv_lo)
                       else ""), file=sys.stderr)
+            if m.calibration and not r.calibrated:
+                print(f"{r.formula}: " + ("its interval is not calibrated (beyond the distances, load gaps or elements the calibration "
+                      "saw): widened to span at least the central 90 % of the training hardness" if m.range_checked
+                      else calibrated_note(m, 0, 1)), file=sys.stderr)
             return
-        n, n_out, width, filled = 0, 0, np.zeros(2), []   # rows, rows out of the domain, sums of interval widths (in, out), loads filled
+        n, n_out, n_cal, width, filled = 0, 0, 0, np.zeros(2), []   # rows, out of the domain, calibrated; widths (in, out); filled loads
         bar = tqdm(desc='predicting', unit=' rows', file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
         def stream(f):
-            nonlocal n, n_out, width
+            nonlocal n, n_out, n_cal, width
             for res in predict_chunks(m, input, load, filled=filled):
                 f.write(csv_text(res, header=n == 0))
                 w, o = (res.hv_hi - res.hv_lo).to_numpy(), ~res.in_domain.to_numpy()
-                n += len(res); n_out += int(o.sum()); width += [w[~o].sum(), w[o].sum()]; bar.update(len(res))
+                n += len(res); n_out += int(o.sum()); n_cal += int(res.calibrated.sum()); width += [w[~o].sum(), w[o].sum()]
+                bar.update(len(res))
         if out:
             with atomic_file(out) as tmp, open(tmp, 'w', newline='') as f: stream(f)
         else: stream(sys.stdout)
@@ -132,7 +138,7 @@ def predict_cli(model: str = None,       # model folder written by alloy_vib_tra
         widths = ("" if not (m.calibration and n_out) else f": their mean 90 % interval is {width[1]/n_out:.0f} {m.target} wide" +
                   (f", against {width[0]/(n - n_out):.0f} inside" if n > n_out else ""))
         print(f"{'wrote' if out else 'predicted'} {n} rows{f' to {out}' if out else ''}; {n_out} outside the training "
-              f"domain (see in_domain, distance, load_gap){widths}", file=sys.stdout if out else sys.stderr)
+              f"domain (see in_domain, distance, load_gap){widths}; {calibrated_note(m, n_cal, n)}", file=sys.stdout if out else sys.stderr)
 
 # %% ../nbs/12_cli.ipynb #sgc001
 CAMPAIGN_FORMAT = 1       # version of campaign.json

@@ -15,7 +15,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from .core import cli_errors, check_output_file, save_figure, write_table, UsageError, check_option, check_seed, is_finite, is_whole
 from .data import AlloyData, family_names
-from .trained import HardnessModel, torch_threads, domain_of, round_output
+from .trained import HardnessModel, torch_threads, domain_of, round_output, calibrated_note
 
 # %% auto #0
 __all__ = ['MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'OUTPUT_COLUMNS', 'allowed_mask', 'LatentClusters',
@@ -309,7 +309,7 @@ def candidate_table(model: HardnessModel, data: AlloyData, X, load, target, sett
     for c in ('hv_pred', 'hv_std', 'hv_lo', 'hv_hi'): out[c] = pred[c].to_numpy()
     out['family'] = family_names(Xr, model.elements)
     out = pd.concat([out, near], axis=1)
-    for c in ('distance', 'load_gap', 'in_domain'): out[c] = pred[c].to_numpy() if c in pred else np.nan
+    for c in ('distance', 'load_gap', 'in_domain', 'calibrated'): out[c] = pred[c].to_numpy() if c in pred else np.nan
     out['cluster'] = -1 if cluster is None else np.asarray(cluster)[first]
     out['load'], out['target'], out['model_id'] = np.nan if load is None else float(load), float(target), model.model_id
     out = round_output(out, model.elements, step_decimals(s.step))      # rounded before ranking: the table ranks what it shows
@@ -336,7 +336,7 @@ def select_diverse(cands: pd.DataFrame, elements, n: int, min_diversity: float =
     return sel
 
 OUTPUT_COLUMNS = ['hv_pred', 'hv_std', 'hv_lo', 'hv_hi', 'family', 'nearest_formula', 'nearest_hv', 'nearest_load', 'distance',
-                  'load_gap', 'in_domain', 'cluster', 'load', 'target', 'model_id']
+                  'load_gap', 'in_domain', 'calibrated', 'cluster', 'load', 'target', 'model_id']
 
 def design_alloys(model: HardnessModel,                 # trained model (`HardnessModel.load` of an alloy_vib_train folder, or `train_vib`'s)
                   target: float,                        # hardness to reach, in the model's unit (HV)
@@ -479,7 +479,7 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
                force: store_true = False): # allow --out/--plot to replace files alloy_vib did not write
     """Propose alloys predicted to reach a target hardness at a load; write the ranked candidates (CSV: rank, formula, the
     fractions, hv_pred, hv_std, hv_lo, hv_hi, family, nearest_formula, nearest_hv, nearest_load, distance, load_gap,
-    in_domain, cluster) and a plot (PNG)."""
+    in_domain, calibrated, cluster) and a plot (PNG)."""
     with cli_errors('alloy_vib_design'):
         if model is None: raise UsageError("--model DIR is required (a folder written by alloy_vib_train)")
         if target is None: raise UsageError("--target is required (hardness in HV, e.g. 2000)")
@@ -503,4 +503,5 @@ def design_cli(model: str = None,          # model folder written by alloy_vib_t
                   file=sys.stderr)
         n_in = int(res.in_domain.sum())
         print(f"wrote {len(res)} candidates to {p} and the plot to {png}; {n_in} of {len(res)} in the domain (composition and load)"
-              + ("" if n_in else ": every candidate extrapolates") + (f"; {res.attrs['message']}" if res.attrs['reached'] else ""))
+              + ("" if n_in else ": every candidate extrapolates") + f"; {calibrated_note(m, int(res.calibrated.sum()), len(res))}"
+              + (f"; {res.attrs['message']}" if res.attrs['reached'] else ""))

@@ -12,24 +12,38 @@ from fastcore.script import call_parse, store_true
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, HistGradientBoostingRegressor
 from .core import cli_errors, check_output_file, write_json, write_table, UsageError, check_seed
 from .data import AlloyData, load_hardness_data
-from .trained import regression_metrics
+from .trained import regression_metrics, interval_half_width
 from .train import TrainSettings, train_vib, group_folds
 
 # %% auto #0
-__all__ = ['SPLITS', 'BASELINES', 'split_groups', 'cv_folds', 'baseline_features', 'interval_scores', 'CVResult',
-           'cross_validate', 'evaluate_cli']
+__all__ = ['SPLITS', 'BASELINES', 'VIB_OOF', 'split_groups', 'top_elements', 'element_folds', 'cv_folds', 'baseline_features',
+           'interval_scores', 'CVResult', 'cross_validate', 'evaluate_cli']
 
 # %% ../nbs/06_evaluate.ipynb #560cae81
-SPLITS = ('group', 'family')
+SPLITS = ('group', 'family', 'element')
 
 def split_groups(data: AlloyData, split: str = 'group') -> np.ndarray:
     "Integer group id of each row for `split` ('group': unique composition, 'family': set of elements present)."
     if split == 'group': return np.asarray(data.groups)
     if split == 'family': return np.unique(np.asarray(data.families), return_inverse=True)[1]
+    if split == 'element': raise ValueError("split 'element' holds out elements, not groups of rows: use cv_folds or element_folds")
     raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
+def top_elements(data: AlloyData, n: int = 10) -> list[str]:
+    "The `n` elements present in most rows of `data`, most frequent first (ties by symbol)."
+    counts = (data.X > 0).sum(0)
+    top = sorted(np.flatnonzero(counts).tolist(), key=lambda j: (-counts[j], data.elements[j]))
+    if not 2 <= n <= len(top): raise ValueError(f"folds must be between 2 and the number of elements present ({len(top)}), got {n}")
+    return [data.elements[j] for j in top[:n]]
+
+def element_folds(data: AlloyData, n: int = 10) -> list:
+    "(train_idx, test_idx) for each of `top_elements(data, n)`: the test rows contain that element, the training rows do not."
+    has = data.X > 0
+    return [(np.flatnonzero(~has[:, j]), np.flatnonzero(has[:, j])) for j in map(data.elements.index, top_elements(data, n))]
+
 def cv_folds(data: AlloyData, split: str = 'group', folds: int = 5, seed: int = 0) -> list:
-    "List of (train_idx, test_idx) for grouped K-fold cross-validation; group ids are permuted with `seed`."
+    "List of (train_idx, test_idx): grouped K-fold with group ids permuted by `seed`, or for 'element' `element_folds(data, folds)`."
+    if split == 'element': return element_folds(data, folds)
     g = split_groups(data, split)
     u, inv = np.unique(g, return_inverse=True)
     if not 2 <= folds <= len(u): raise ValueError(f"folds must be between 2 and the number of {dict(group='compositions', family='families')[split]} ({len(u)}), got {folds}")
@@ -59,8 +73,8 @@ class CVResult:
     split: str
     folds: list                       # (train_idx, test_idx) per fold
     seed: int
-    oof: pd.DataFrame                 # one row per data row: fold, y, pred_<model>, vib_std, vib_lo, vib_hi, vib_in_domain
-    metrics: dict                     # model -> mae, rmse, r2, time_s; vib also coverage90, width90 (overall, in and out of the domain), in_domain (share)
+    oof: pd.DataFrame                 # one row per test row of each fold (index: the data row): fold, y, pred_<model>, vib_<VIB_OOF>
+    metrics: dict                     # model -> mae, rmse, r2, time_s; vib also coverage90, width90 (overall, in/out of the domain, calibrated or not), shares
     info: dict = field(default_factory=dict)
 
     @property
@@ -81,16 +95,39 @@ class CVResult:
         return dict(format='alloy_vib-evaluation', split=self.split, folds=len(self.folds), seed=self.seed, models=self.metrics,
                     best_baseline=self.best_baseline, vib_to_best_baseline_mae=self.vib_to_best_baseline_mae, **self.info)
 
+VIB_OOF = ('std', 'lo', 'hi', 'in_domain', 'calibrated', 'distance', 'load_gap', 'lo_rule', 'hi_rule')   # vib_<name> columns of `oof`
+
 def _vib_fold(data, tr, te, seed, vkw, threads):
-    "Train on rows `tr`, predict rows `te`: prediction, std, lo, hi and in_domain of the VIB model."
+    "Train on rows `tr`, predict rows `te`: the VIB prediction, `VIB_OOF` columns and the fold's calibration record."
     m = train_vib(data.subset(tr), seed=seed, threads=threads, **vkw)
     X, L = data.X[te], None if data.load is None else data.load[te]
     dom = m.domain(X, L)
-    return (*m.predict_interval(X, L, dom), dom.in_domain.to_numpy())
+    pred, std, lo, hi = m.predict_interval(X, L, dom)
+    out = dict(pred=pred, std=std, lo=lo, hi=hi, in_domain=dom.in_domain.to_numpy(), calibrated=dom.calibrated.to_numpy(),
+               distance=dom.distance.to_numpy(), load_gap=dom.load_gap.to_numpy() if 'load_gap' in dom else np.full(len(te), np.nan))
+    half = interval_half_width(m.calibration, std, dom) if m.calibration else np.full(len(te), np.nan)
+    out['lo_rule'], out['hi_rule'] = np.maximum(pred - half, 0), pred + half   # without the widening of uncalibrated rows
+    return out, m.calibration
+
+def _interval_metrics(y, oof, lvl) -> dict:
+    "Coverage and width of the VIB interval over all rows, inside and outside the domain, calibrated or not, and of the rule alone."
+    iv = interval_scores(y, oof.vib_lo, oof.vib_hi)
+    ind, cal = oof.vib_in_domain.to_numpy(bool), oof.vib_calibrated.to_numpy(bool)
+    out = {f'coverage{lvl}': iv['coverage'], f'width{lvl}': iv['width'], 'in_domain': float(ind.mean()), 'calibrated': float(cal.mean())}
+    parts = dict(in_domain=ind, out_of_domain=~ind, calibrated=cal, uncalibrated=~cal)
+    for part, rows in parts.items():
+        if rows.any():
+            iv = interval_scores(y[rows], oof.vib_lo[rows], oof.vib_hi[rows])
+            out.update({f'coverage{lvl}_{part}': iv['coverage'], f'width{lvl}_{part}': iv['width']})
+    for part, rows in dict(all=np.ones(len(y), bool), uncalibrated=~cal).items():
+        if rows.any():
+            iv = interval_scores(y[rows], oof.vib_lo_rule[rows], oof.vib_hi_rule[rows])
+            out.update({f'coverage{lvl}_rule_{part}': iv['coverage'], f'width{lvl}_rule_{part}': iv['width']})
+    return out
 
 def cross_validate(data: AlloyData,              # the table to cross-validate
-                   split: str = 'group',          # 'group' (unique compositions) or 'family' (element sets)
-                   folds: int = 5,                # K of the grouped K-fold
+                   split: str = 'group',          # 'group' (unique compositions), 'family' (element sets) or 'element' (one held out)
+                   folds: int = 5,                # K of the grouped K-fold; for 'element' the number of elements held out in turn
                    seed: int = 0,                 # shuffles the groups into folds and seeds every model
                    models=('vib', 'extra_trees', 'random_forest', 'hist_gb'),  # which models, on the same folds
                    vib_kwargs: dict|None = None,  # `train_vib` keywords for the VIB model (default: the evaluated setting)
@@ -98,43 +135,42 @@ def cross_validate(data: AlloyData,              # the table to cross-validate
                    progress: bool = False,        # print each fold's MAE
                    n_jobs: int = 1                # VIB folds trained at once (joblib: loky processes, or a Dask cluster)
                   ) -> CVResult:
-    "K-fold cross-validation grouped by composition (`split='group'`) or element family (`'family'`) of the VIB model and tree baselines on the same folds: MAE, RMSE, R² per model and out-of-fold predictions; `n_jobs` VIB folds at once."
+    "Grouped K-fold (or leave-one-element-out) cross-validation of the VIB model and tree baselines on the same folds; `n_jobs` VIB folds at once."
     unknown = [m for m in models if m != 'vib' and m not in BASELINES]
     if unknown: raise ValueError(f"unknown model(s) {unknown}; choose from {['vib', *BASELINES]}")
     fs = cv_folds(data, split, folds, seed)
     vkw = {**(vib_kwargs or {}), 'alpha': alpha}
-    oof = pd.DataFrame({'fold': 0, 'y': data.y}, index=pd.RangeIndex(len(data), name='row'))
-    for i, (_, te) in enumerate(fs): oof.loc[te, 'fold'] = i
-    F, times = baseline_features(data), {}
+    rows = np.concatenate([te for _, te in fs]); at = np.cumsum([0] + [len(te) for _, te in fs])
+    oof = pd.DataFrame({'fold': np.repeat(np.arange(len(fs)), np.diff(at)), 'y': data.y[rows]}, index=pd.Index(rows, name='row'))
+    F, times, cals = baseline_features(data), {}, []
     threads = vkw.pop('threads', None) or (None if n_jobs == 1 else max(1, (os.cpu_count() or 1) // n_jobs))   # cores per worker
     for name in models:
-        t0, pred = time.perf_counter(), np.full(len(data), np.nan)
-        if name == 'vib': std, lo, hi, ind = (np.full(len(data), np.nan) for _ in range(4))
+        t0, pred = time.perf_counter(), np.full(len(rows), np.nan)
         if name == 'vib':   # folds are independent: joblib runs them n_jobs at a time (loky processes, or a Dask cluster)
+            vib = {k: np.full(len(rows), np.nan) for k in VIB_OOF}
             runs = Parallel(n_jobs=n_jobs, return_as='generator')(delayed(_vib_fold)(data, tr, te, seed, vkw, threads)
                                                                   for tr, te in fs)
         for i, (tr, te) in enumerate(fs):
-            if name == 'vib': pred[te], std[te], lo[te], hi[te], ind[te] = next(runs)
-            else: pred[te] = BASELINES[name](seed).fit(F[tr], data.y[tr]).predict(F[te])
-            if progress: print(f"{name} fold {i+1}/{len(fs)}: MAE {np.abs(pred[te] - data.y[te]).mean():.1f}", flush=True)
+            at_i = slice(at[i], at[i + 1])
+            if name == 'vib':
+                out, cal = next(runs); pred[at_i] = out['pred']; cals.append(cal)
+                for k in VIB_OOF: vib[k][at_i] = out[k]
+            else: pred[at_i] = BASELINES[name](seed).fit(F[tr], data.y[tr]).predict(F[te])
+            if progress: print(f"{name} fold {i+1}/{len(fs)}: MAE {np.abs(pred[at_i] - data.y[te]).mean():.1f}", flush=True)
         times[name] = time.perf_counter() - t0
         oof[f'pred_{name}'] = pred
-        if name == 'vib': oof['vib_std'], oof['vib_lo'], oof['vib_hi'], oof['vib_in_domain'] = std, lo, hi, ind.astype(bool)
-    metrics = {}
-    for name in models:
-        metrics[name] = regression_metrics(data.y, oof[f'pred_{name}'])
         if name == 'vib':
-            lvl, ind = round(100*(1 - alpha)), oof.vib_in_domain.to_numpy()
-            iv = interval_scores(data.y, oof.vib_lo, oof.vib_hi)
-            metrics[name].update({f'coverage{lvl}': iv['coverage'], f'width{lvl}': iv['width'], 'in_domain': float(ind.mean())})
-            for part, rows in (('in_domain', ind), ('out_of_domain', ~ind)):   # the interval inside the domain and beyond it
-                if rows.any():
-                    iv = interval_scores(data.y[rows], oof.vib_lo[rows], oof.vib_hi[rows])
-                    metrics[name].update({f'coverage{lvl}_{part}': iv['coverage'], f'width{lvl}_{part}': iv['width']})
+            for k in VIB_OOF: oof[f'vib_{k}'] = vib[k].astype(bool) if k in ('in_domain', 'calibrated') else vib[k]
+    if len(np.unique(rows)) == len(rows): oof = oof.sort_index()   # folds that partition the rows: row r is oof.iloc[r]
+    y, metrics = oof.y.to_numpy(), {}
+    for name in models:
+        metrics[name] = regression_metrics(y, oof[f'pred_{name}'])
+        if name == 'vib': metrics[name].update(_interval_metrics(y, oof, round(100*(1 - alpha))))
         metrics[name]['time_s'] = times[name]
-    info = dict(n_rows=len(data), target=data.target, source=str(data.source), data_sha256=data.checksum,
-                vib_settings=vkw if 'vib' in models else None,
+    info = dict(n_rows=len(data), n_predictions=len(rows), target=data.target, source=str(data.source), data_sha256=data.checksum,
+                vib_settings=vkw if 'vib' in models else None, vib_calibrations=cals or None,
                 baselines={m: repr(BASELINES[m](seed)) for m in models if m in BASELINES})
+    if split == 'element': info['held_out_elements'] = top_elements(data, len(fs))
     return CVResult(split, fs, seed, oof, metrics, info)
 
 # %% ../nbs/06_evaluate.ipynb #a892eb4e

@@ -8,6 +8,7 @@ import hashlib, json, math, os, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from statistics import NormalDist
 import numpy as np, pandas as pd, scipy.sparse, torch
 from .core import check_input_file, atomic_dir, short
 from .data import (AlloyData, composition_matrix, element_properties, formula_from_fractions, formulas_from_matrix,
@@ -18,9 +19,10 @@ import alloy_vib
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'INTERVAL_SCORES', 'SCALE_FLOOR', 'LOAD_GAP_MAX', 'torch_threads', 'n_workers', 'HardnessModel',
-           'regression_metrics', 'conformal_quantile', 'calibrate', 'interval_half_width', 'unique_compositions',
-           'nn_threshold', 'domain_reference', 'domain_distances', 'held_out_distances', 'domain_of', 'round_sig',
-           'round_output', 'input_chunks', 'model_inputs', 'predict_chunks', 'predict_table', 'csv_text']
+           'regression_metrics', 'conformal_quantile', 'spread_z', 'floored_quantile', 'calibrate', 'calibration_range',
+           'interval_half_width', 'in_calibrated_range', 'unique_compositions', 'nn_threshold', 'domain_reference',
+           'domain_distances', 'held_out_distances', 'domain_of', 'round_sig', 'round_output', 'input_chunks',
+           'model_inputs', 'predict_chunks', 'calibrated_note', 'predict_table', 'csv_text']
 
 # %% ../nbs/03_trained.ipynb #c00188ea
 def _tensors(X, load, y=None):
@@ -143,20 +145,30 @@ class HardnessModel:
     @property
     def calibration(self) -> dict|None: return self.meta.get('calibration')
 
+    @property
+    def range_checked(self) -> bool:
+        "Whether the calibration records the distances and load gaps it saw (older model files do not: `calibrated` is then all False)."
+        return bool((self.calibration or {}).get('range'))
+
     def predict_interval(self, X, load=None, domain: pd.DataFrame|None = None):
-        "Mean, std and the calibrated interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`), lo cut at 0; `domain` if already computed."
+        "Mean, std and the interval (lo, hi) at level 1 − α for fractions `X` and loads (see `calibrate`), lo cut at 0; `domain` if already computed."
         mean, std = self.predict_arrays(X, load)
         cal = self.calibration
         if not cal: return mean, std, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-        if cal['score'] == 'distance' and domain is None: domain = self.domain(X, load)
+        if domain is None and (cal['score'] == 'distance' or 'y_range' in cal): domain = self.domain(X, load)
         half = interval_half_width(cal, std, domain)
-        return mean, std, np.maximum(mean - half, 0.0), mean + half   # targets are positive (training refuses others): cut at 0
+        lo, hi = mean - half, mean + half
+        if 'y_range' in cal:   # outside the calibrated range the interval also spans the central 1 − α of the training targets
+            far = ~domain['calibrated'].to_numpy(bool)
+            lo[far], hi[far] = np.minimum(lo[far], cal['y_range'][0]), np.maximum(hi[far], cal['y_range'][1])
+        return mean, std, np.maximum(lo, 0.0), hi   # targets are positive (training refuses others): cut at 0
 
     def domain(self, X, load=None) -> pd.DataFrame:
-        "`distance`, `load_gap` (models with a load) and `in_domain` of fractions `X` (n, k) at `load` (see below)."
+        "`in_domain`, `distance`, `load_gap` (models with a load) and `calibrated` of fractions `X` (n, k) at `load` (see below)."
         dom, n = self.meta.get('domain') or {}, len(X)
         out = pd.DataFrame({'in_domain': np.zeros(n, bool), 'distance': np.full(n, np.nan)})
         if self.has_load: out['load_gap'] = np.nan
+        out['calibrated'] = False
         if not dom: return out
         if getattr(self, '_domain_ref', None) is None:   # the training compositions as a tensor, once
             self._domain_ref = domain_reference(composition_matrix(dom['formulas'], self.elements), dom.get('loads'), dom['threshold'])
@@ -166,6 +178,9 @@ class HardnessModel:
         if self.has_load:
             out['load_gap'] = gap
             if 'load_threshold' in dom: out['in_domain'] &= gap <= dom['load_threshold']
+        unseen = (np.asarray(X, float)[:, ~self._domain_ref['seen']] > 0).any(1)   # an element no training alloy contains
+        out['in_domain'] &= ~unseen
+        out['calibrated'] = in_calibrated_range(self.calibration, out) & ~unseen
         return out
 
     def fractions(self, compositions) -> np.ndarray:
@@ -215,8 +230,8 @@ class HardnessModel:
     def predict(self,
                 compositions,        # formula strings, dicts of fractions, a DataFrame (formula or element columns) or AlloyData
                 load=None            # load(s) in N: one for all or one per row (a table's load column wins; this fills its blanks)
-               ) -> pd.DataFrame:    # formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred
-        "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, hv_pred."
+               ) -> pd.DataFrame:    # formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, calibrated, hv_pred
+        "Predict for formula strings, dicts of fractions or a DataFrame: formula, load, hv_std, hv_lo, hv_hi, in_domain, distance, load_gap, calibrated, hv_pred."
         if isinstance(compositions, pd.DataFrame) and self.has_load and load_column(compositions) is not None:
             L = compositions[load_column(compositions)].to_numpy(float)   # the table's loads; `load` fills only its blanks
             load = np.where(np.isnan(L), np.nan if load is None else load, L)
@@ -298,18 +313,34 @@ def conformal_quantile(scores, alpha: float = 0.1) -> float:
     s = np.sort(np.asarray(scores, float)); k = int(np.ceil((len(s) + 1)*(1 - alpha)))
     return float(s[k - 1]) if 1 <= k <= len(s) else float('inf')
 
+def spread_z(alpha: float = 0.1) -> float:
+    "z₁₋α/₂ of the standard normal: the half-width, in ensemble standard deviations, below which no interval goes (1.645 at α = 0.1)."
+    return NormalDist().inv_cdf(1 - alpha/2)
+
+def floored_quantile(r, s, floor, alpha: float = 0.1) -> float:
+    "Smallest q with at least ⌈(n+1)(1−α)⌉ rows having r ≤ max(q·s, floor): 0 when the floor alone covers that many, inf when too few rows."
+    r, s, floor = (np.broadcast_to(np.asarray(a, float), np.shape(r)) for a in (r, s, floor))
+    k = int(np.ceil((len(r) + 1)*(1 - alpha))); cov = r <= floor
+    m = k - int(cov.sum())
+    if m <= 0: return 0.0
+    t = np.sort(r[~cov]/s[~cov])
+    return float(t[m - 1]) if m <= len(t) else float('inf')
+
 INTERVAL_SCORES = ('abs', 'scaled', 'distance')
 SCALE_FLOOR = 0.1   # the distance scale at the data is at least this fraction of the mean held-out error
 
 def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str = 'held-out rows',
               distance=None, load_gap=None) -> dict:
     "Conformal calibration (plain values for `model.json`) from held-out targets `y`, predictions `p`, ensemble spread `std` and, for `score='distance'`, each row's `distance` and `load_gap` to the rows its network trained on."
-    r, std = np.abs(np.asarray(y, float) - np.asarray(p, float)), np.asarray(std, float)
-    out = dict(method=f"split conformal on {held_out}", score=score, alpha=float(alpha), n=int(len(r)))
-    if score == 'abs': return dict(out, q=conformal_quantile(r, alpha), s0=0.0)
+    y = np.asarray(y, float); r, std = np.abs(y - np.asarray(p, float)), np.asarray(std, float)
+    out = dict(method=f"split conformal on {held_out}", score=score, alpha=float(alpha), n=int(len(r)),
+               floor='half-width ≥ z(1−α/2)·std', y_range=[float(np.quantile(y, alpha/2)), float(np.quantile(y, 1 - alpha/2))])
+    if distance is not None: out['range'] = calibration_range(distance, load_gap, alpha)
+    floor = spread_z(alpha)*std   # the interval is never narrower than this, so q is the quantile with the floor in place
+    if score == 'abs': return dict(out, q=floored_quantile(r, 1.0, floor, alpha), s0=0.0)
     if score == 'scaled':
         s0 = float(np.median(std)) if np.median(std) > 0 else float(r.mean() + 1e-9)
-        return dict(out, q=conformal_quantile(r/(std + s0), alpha), s0=s0)
+        return dict(out, q=floored_quantile(r, std + s0, floor, alpha), s0=s0)
     if score != 'distance': raise ValueError(f"interval score must be one of {INTERVAL_SCORES}, got {score!r}")
     if distance is None: raise ValueError("score='distance' needs the held-out rows' distance (and load_gap for a model with a load)")
     feats = {'distance': np.asarray(distance, float)}
@@ -319,17 +350,36 @@ def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str =
     coef = LinearRegression(fit_intercept=False, positive=True).fit(A, r).coef_   # mean |error| ≈ c0 + Σ c_j·feature_j, c ≥ 0
     coef[0] = max(coef[0], SCALE_FLOOR*r.mean(), 1e-9)
     scale = dict(intercept=float(coef[0]), **{k: float(c) for k, c in zip(feats, coef[1:])})
-    return dict(out, q=conformal_quantile(r/(A @ coef), alpha), scale=scale)
+    return dict(out, q=floored_quantile(r, A @ coef, floor, alpha), scale=scale)
+
+def _kth_largest(v, k: int) -> float:
+    v = np.sort(np.asarray(v, float)[np.isfinite(v)])
+    return float(v[-k]) if len(v) >= k else float('nan') if not len(v) else float(v[0])
+
+def calibration_range(distance, load_gap=None, alpha: float = 0.1) -> dict:
+    "How far from the training rows the interval was checked: the largest `distance` and `load_gap` with at least ⌈1/α⌉ calibration rows at or beyond it."
+    k = int(np.ceil(1/alpha - 1e-9))
+    rng = dict(distance=_kth_largest(distance, k))
+    if load_gap is not None and np.isfinite(np.asarray(load_gap, float)).any(): rng['load_gap'] = _kth_largest(load_gap, k)
+    return rng
 
 def interval_half_width(cal: dict, std, domain: pd.DataFrame|None = None) -> np.ndarray:
     "Half-width of the calibrated interval `cal` (from `calibrate`) for rows with ensemble spread `std` and, for the distance score, their `domain`."
-    std = np.asarray(std, float)
-    if cal['score'] == 'scaled': return cal['q']*(std + cal['s0'])
-    if cal['score'] != 'distance': return np.full_like(std, cal['q'])
+    std = np.asarray(std, float); floor = spread_z(cal['alpha'])*std   # never narrower than the members' spread implies
+    if cal['score'] == 'scaled': return np.maximum(cal['q']*(std + cal['s0']), floor)
+    if cal['score'] != 'distance': return np.maximum(np.full_like(std, cal['q']), floor)
     sc = cal['scale']; s = np.full_like(std, sc['intercept'])
     for k in ('distance', 'load_gap'):
         if k in sc: s = s + sc[k]*np.nan_to_num(domain[k].to_numpy(float))   # no load given (load_gap NaN): no load term
-    return cal['q']*s
+    return np.maximum(cal['q']*s, floor)
+
+def in_calibrated_range(cal: dict|None, domain: pd.DataFrame) -> np.ndarray:
+    "True for rows of `domain` whose distance and load gap are within the range the calibration `cal` saw; all False if it records none."
+    rng = (cal or {}).get('range')
+    if not rng: return np.zeros(len(domain), bool)
+    ok = domain['distance'].to_numpy(float) <= rng['distance'] + 1e-6      # distances are float32: 1e-6 is their resolution
+    if 'load_gap' in rng and 'load_gap' in domain: ok &= ~(domain['load_gap'].to_numpy(float) > rng['load_gap'] + 1e-6)
+    return ok
 
 LOAD_GAP_MAX = 0.5   # decades: the largest load gap still in the domain
 
@@ -348,6 +398,7 @@ def domain_reference(Xu, loads=None, threshold: float = 0.0) -> dict:
     "Training compositions `Xu` (U, k), the loads measured on each (or None) and the distance threshold, as tensors for `domain_distances`."
     logL = None if not loads else [np.log10(l) for l in loads]
     ref = dict(X=torch.as_tensor(np.asarray(Xu, float), dtype=torch.float32), threshold=float(threshold),
+               seen=(np.asarray(Xu, float) > 0).any(0),   # the elements some training composition contains
                logL=None if logL is None else torch.tensor([list(l) + [np.nan]*(max(map(len, logL)) - len(l)) for l in logL],
                                                            dtype=torch.float32))
     if ref['logL'] is not None:   # the distinct loads (K,) and which composition was measured at which (U, K): gaps by one matmul
@@ -445,6 +496,13 @@ def predict_chunks(model: HardnessModel, input, load=None, chunk_rows: int = 20_
             if pending is not None: yield pending.result()
             pending = nxt
         if pending is not None: yield pending.result()
+
+def calibrated_note(model: HardnessModel, n_calibrated: int, n: int) -> str:
+    "A phrase for a command's summary line: how many of `n` rows have a calibrated interval, or why none is range-checked."
+    if not model.calibration: return "no interval (the model has no calibration)"
+    if not model.range_checked: return "intervals not range-checked (the model file predates calibration ranges: retrain it)"
+    return (f"{n_calibrated} of {n} with a calibrated interval" + ("" if n_calibrated == n else
+            " (the others lie beyond the distances, load gaps or elements the calibration saw: widened, not calibrated)"))
 
 def predict_table(model: HardnessModel, formula=None, input=None, load=None) -> pd.DataFrame:
     "Predictions for one formula or every row of a table file (CSV/Excel), with the prediction as the last column, rounded (`round_output`)."

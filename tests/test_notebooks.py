@@ -24,8 +24,8 @@ def test_links_and_references_lead_somewhere(nb):
     assert not re.search(r'\bsee the (guide|data notes)\b', md, re.I), f"{nb.name} points to a document the project does not have"
 
 @pytest.mark.parametrize('prog, columns', [
-    ('alloy_vib_predict', ['hv_std', 'hv_lo', 'hv_hi', 'in_domain', 'distance', 'load_gap', 'hv_pred']),
-    ('alloy_vib_design', ['hv_lo', 'family', 'nearest_hv', 'nearest_load', 'load_gap', 'in_domain']),
+    ('alloy_vib_predict', ['hv_std', 'hv_lo', 'hv_hi', 'in_domain', 'distance', 'load_gap', 'calibrated', 'hv_pred']),
+    ('alloy_vib_design', ['hv_lo', 'family', 'nearest_hv', 'nearest_load', 'load_gap', 'in_domain', 'calibrated']),
 ])
 def test_help_lists_the_output_columns(prog, columns):
     r = run(prog, '--help')
