@@ -24,7 +24,8 @@ HERE = Path(__file__).resolve().parent
 PROTOCOL = (
     "{folds}-fold GroupKFold cross-validation (seed {seed}) over unique compositions ('group') and over element "
     "families ('family'), and leave-one-element-out ('element': each of the {element_folds} elements in most rows held "
-    "out in turn with every alloy containing it); every model is trained and scored on the same folds; baselines (scikit-learn defaults) "
+    "out in turn with every alloy containing it); every model is trained and scored on the same folds; "
+    "baselines (scikit-learn defaults) "
     "use element fractions + log(load); the VIB model's conformal calibration (cross-fitted networks) comes "
     "from the training part of each fold only."
 )
@@ -160,7 +161,8 @@ def main(argv=None):
                 f"{name} {split}: "
                 + ", ".join(f"{m} {v['mae']:.1f}" for m, v in r.metrics.items())
                 + (
-                    f"; VIB/best {r.vib_to_best_baseline_mae:.3f}; coverage {r.metrics['vib']['coverage90']:.3f}, out of the "
+                    f"; VIB/best {r.vib_to_best_baseline_mae:.3f}; "
+                    f"coverage {r.metrics['vib']['coverage90']:.3f}, out of the "
                     f"domain {r.metrics['vib'].get('coverage90_out_of_domain', float('nan')):.3f}, uncalibrated "
                     f"{r.metrics['vib'].get('coverage90_uncalibrated', float('nan')):.3f}"
                     if 'vib' in r.metrics
