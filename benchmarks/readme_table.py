@@ -48,5 +48,25 @@ def accuracy_markdown(acc):
     return '\n'.join(out).strip()
 
 
+def interval_markdown(ext):
+    "Markdown table of the VIB 90 % interval on all three splits, from benchmarks/results/extrapolation.json."
+    out = ['| data, split | VIB MAE (HV) | ExtraTrees / RandomForest MAE | 90 % coverage, mean width | '
+           'calibrated rows: coverage, width | not calibrated: coverage, width |', '|---|---|---|---|---|---|']
+    names = {'mmg_hardness': 'default', 'mpea': 'MPEA'}
+    def part(v, k):   # coverage and width of the calibrated or uncalibrated rows, with their share
+        if f'width90_{k}' not in v: return 'none'
+        share = v['calibrated'] if k == 'calibrated' else 1 - v['calibrated']
+        return f"{v[f'coverage90_{k}']:.3f}, {v[f'width90_{k}']:.0f} HV ({100*share:.0f} %)"
+    for ds, title in names.items():
+        for split in ('group', 'family', 'element'):
+            r = ext['results'][ds][split]['models']; v = r['vib']
+            trees = f"{r['extra_trees']['mae']:.1f} / {r['random_forest']['mae']:.1f}"
+            out.append(f"| {title}, {split} | {v['mae']:.1f} | {trees} | {v['coverage90']:.3f}, {v['width90']:.0f} HV "
+                       f"| {part(v, 'calibrated')} | {part(v, 'uncalibrated')} |")
+    return '\n'.join(out)
+
+
 if __name__ == '__main__':
     print(accuracy_markdown(json.loads((Path(__file__).parent / 'results' / 'accuracy.json').read_text())))
+    print()
+    print(interval_markdown(json.loads((Path(__file__).parent / 'results' / 'extrapolation.json').read_text())))

@@ -38,3 +38,14 @@ def test_readme_accuracy_table_matches_benchmark_json():
     spec.loader.exec_module(mod)
     table = mod.accuracy_markdown(json.loads((ROOT / 'benchmarks' / 'results' / 'accuracy.json').read_text()))
     assert table in (ROOT / 'README.md').read_text()
+
+
+def test_readme_interval_table_matches_benchmark_json():
+    "The interval figures in README.md are exactly those in benchmarks/results/extrapolation.json."
+    import json, importlib.util
+
+    spec = importlib.util.spec_from_file_location('readme_table', ROOT / 'benchmarks' / 'readme_table.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    table = mod.interval_markdown(json.loads((ROOT / 'benchmarks' / 'results' / 'extrapolation.json').read_text()))
+    assert table in (ROOT / 'README.md').read_text()
