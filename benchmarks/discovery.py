@@ -30,7 +30,7 @@ from joblib import Parallel, delayed
 from sklearn.ensemble import ExtraTreesRegressor
 from alloy_vib.data import make_alloy_data
 from alloy_vib.train import train_vib
-from alloy_vib.campaign import suggest, update_model
+from alloy_vib.campaign import suggest, update_model, candidate_spacing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tables import load_table   # noqa: E402
@@ -112,7 +112,10 @@ def vib_propose(pool, meas, n, seed, state, acquisition, vib):
     state['model'] = model
     state.setdefault('train_s', []).append(time.perf_counter() - t0)
     rest = np.setdiff1d(np.arange(len(pool)), meas)
-    res = suggest(model, data, pool.subset(rest), n=n, acquisition=acquisition, seed=seed, **vib.get('suggest_kw', {}))
+    kw = dict(vib.get('suggest_kw', {}))
+    if vib.get('ell_frac'):     # experiment: the believer's length scale as a fraction of the candidates' spacing
+        kw['length_scale'] = vib['ell_frac']*candidate_spacing(pool.X[rest], seed=seed)
+    res = suggest(model, data, pool.subset(rest), n=n, acquisition=acquisition, seed=seed, **kw)
     state.setdefault('p_cal', []).append(bool(model.calibration))
     return rest[np.array(res.attrs['pool_index'], int)]
 
