@@ -94,7 +94,7 @@ def train_cli(data: str = None,            # CSV/Excel table of alloys (default:
 def predict_cli(model: str = None,       # model folder written by alloy_vib_train (required)
                 formula: str = None,     # one composition, e.g. Fe41B35Nb24
                 input: str = None,       # CSV/Excel with a formula column or element columns (and optionally load)
-                load: float = None,      # indentation load in N: every row's, or with a load column only its blank cells' 
+                load: float = None,      # indentation load in N: every row's, or with a load column only its blank cells'
                 out: str = None,         # write the predictions to this CSV (default: print them)
                 force: store_true = False):  # allow --out to replace a file alloy_vib did not write
     """Predict Vickers hardness with a trained alloy_vib model. Columns: formula, load, hv_std (ensemble spread), hv_lo and

@@ -308,16 +308,16 @@ def regression_metrics(y, p) -> dict:
     return dict(mae=float(np.abs(y - p).mean()), rmse=float(np.sqrt(((y - p)**2).mean())),
                 r2=float(1 - ((y - p)**2).sum()/ss) if ss > 0 else float('nan'))
 
-def conformal_quantile(scores, alpha: float = 0.1) -> float:
+def conformal_quantile(scores, alpha: float) -> float:
     "Split-conformal quantile: the ⌈(n+1)(1−α)⌉-th smallest score, or inf when there are too few scores."
     s = np.sort(np.asarray(scores, float)); k = int(np.ceil((len(s) + 1)*(1 - alpha)))
     return float(s[k - 1]) if 1 <= k <= len(s) else float('inf')
 
-def spread_z(alpha: float = 0.1) -> float:
+def spread_z(alpha: float) -> float:
     "z₁₋α/₂ of the standard normal: the half-width, in ensemble standard deviations, below which no interval goes (1.645 at α = 0.1)."
     return NormalDist().inv_cdf(1 - alpha/2)
 
-def floored_quantile(r, s, floor, alpha: float = 0.1) -> float:
+def floored_quantile(r, s, floor, alpha: float) -> float:
     "Smallest q with at least ⌈(n+1)(1−α)⌉ rows having r ≤ max(q·s, floor): 0 when the floor alone covers that many, inf when too few rows."
     r, s, floor = (np.broadcast_to(np.asarray(a, float), np.shape(r)) for a in (r, s, floor))
     k = int(np.ceil((len(r) + 1)*(1 - alpha))); cov = r <= floor
@@ -329,13 +329,13 @@ def floored_quantile(r, s, floor, alpha: float = 0.1) -> float:
 INTERVAL_SCORES = ('abs', 'scaled', 'distance')
 SCALE_FLOOR = 0.1   # the distance scale at the data is at least this fraction of the mean held-out error
 
-def calibrate(y, p, std, alpha: float = 0.1, score: str = 'abs', held_out: str = 'held-out rows',
+def calibrate(y, p, std, alpha: float, score: str = 'abs', held_out: str = 'held-out rows',
               distance=None, load_gap=None) -> dict:
     "Conformal calibration (plain values for `model.json`) from held-out targets `y`, predictions `p`, ensemble spread `std` and, for `score='distance'`, each row's `distance` and `load_gap` to the rows its network trained on."
     y = np.asarray(y, float); r, std = np.abs(y - np.asarray(p, float)), np.asarray(std, float)
     out = dict(method=f"split conformal on {held_out}", score=score, alpha=float(alpha), n=int(len(r)),
                floor='half-width ≥ z(1−α/2)·std', y_range=[float(np.quantile(y, alpha/2)), float(np.quantile(y, 1 - alpha/2))])
-    if distance is not None: out['range'] = calibration_range(distance, load_gap, alpha)
+    if distance is not None: out['range'] = calibration_range(distance, alpha, load_gap)
     floor = spread_z(alpha)*std   # the interval is never narrower than this, so q is the quantile with the floor in place
     if score == 'abs': return dict(out, q=floored_quantile(r, 1.0, floor, alpha), s0=0.0)
     if score == 'scaled':
@@ -356,7 +356,7 @@ def _kth_largest(v, k: int) -> float:
     v = np.sort(np.asarray(v, float)[np.isfinite(v)])
     return float(v[-k]) if len(v) >= k else float('nan') if not len(v) else float(v[0])
 
-def calibration_range(distance, load_gap=None, alpha: float = 0.1) -> dict:
+def calibration_range(distance, alpha: float, load_gap=None) -> dict:
     "How far from the training rows the interval was checked: the largest `distance` and `load_gap` with at least ⌈1/α⌉ calibration rows at or beyond it."
     k = int(np.ceil(1/alpha - 1e-9))
     rng = dict(distance=_kth_largest(distance, k))

@@ -88,16 +88,16 @@ def half_widths(cal, test, method, has_load):
 
     y, p = cal.y.to_numpy(), cal.pred.to_numpy()
     if method == 'abs':
-        return np.full(len(test), conformal_quantile(np.abs(y - p)))
+        return np.full(len(test), conformal_quantile(np.abs(y - p), 0.1))
     if method.startswith('distance'):
         gap = cal.load_gap.to_numpy() if has_load and method == 'distance' else None
-        c = calibrate(y, p, 0 * y, score='distance', distance=cal.distance.to_numpy(), load_gap=gap)
+        c = calibrate(y, p, 0 * y, 0.1, score='distance', distance=cal.distance.to_numpy(), load_gap=gap)
         return interval_half_width(c, np.zeros(len(test)), test)
     if method == 'mondrian4':
         r = np.abs(y - p)
         edges = np.quantile(cal.distance, [0.25, 0.5, 0.75])
         bc, bt = np.searchsorted(edges, cal.distance), np.searchsorted(edges, test.distance)
-        return np.array([conformal_quantile(r[bc == b]) for b in bt])
+        return np.array([conformal_quantile(r[bc == b], 0.1) for b in bt])
     raise ValueError(method)
 
 
