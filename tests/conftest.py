@@ -1,10 +1,13 @@
 "Shared fixtures: small real-data tables and a quickly trained model (few epochs) for command-line tests."
+
 import atexit, json, os, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 import pandas as pd, pytest
 from alloy_vib.data import load_hardness_data, default_data_path
 
-MEMORY = 4 << 30   # address-space limit of the commands run here, so a runaway read or allocation fails instead of the machine
+MEMORY = (
+    4 << 30
+)  # address-space limit of the commands run here, so a runaway read or allocation fails instead of the machine
 
 # Starting a console script costs 5-8 s of imports (torch, fastai, seaborn), and the tests run about a hundred commands.
 # So commands run in forked children of one server process that has imported the package once. Each child runs the
@@ -12,7 +15,8 @@ MEMORY = 4 << 30   # address-space limit of the commands run here, so a runaway 
 # limit and a SIGALRM time limit. test_cli.py checks each console script once as a real, fresh process too.
 SERVER = r'''
 import atexit, importlib, json, os, resource, runpy, signal, sys, traceback
-if sys.path[0] == '': sys.path.pop(0)   # like a console script: the package comes from sys.path, not the working directory
+# like a console script: the package comes from sys.path, not the working directory
+if sys.path[0] == '': sys.path.pop(0)
 from importlib.metadata import entry_points
 for ep in entry_points(group='console_scripts'):
     if ep.name.startswith('alloy_vib_'): importlib.import_module(ep.module)
@@ -42,37 +46,69 @@ for line in sys.stdin:
     print(json.dumps(os.waitstatus_to_exitcode(status)), flush=True)
 '''
 
+
 class ForkServer:
     "Run console scripts in forked children of one process that has already imported alloy_vib (see above)."
+
     def __init__(self):
-        self.p = subprocess.Popen([sys.executable, '-c', SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.p = subprocess.Popen(
+            [sys.executable, '-c', SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
     def __call__(self, prog, *args, cwd=None, env=None, timeout=600):
-        script = shutil.which(prog) or str(Path(sys.executable).parent/prog)
+        script = shutil.which(prog) or str(Path(sys.executable).parent / prog)
         with tempfile.TemporaryDirectory() as d:
-            job = dict(script=script, args=[str(a) for a in args], cwd=str(cwd or os.getcwd()), env={**os.environ, **(env or {})},
-                       stdout=f'{d}/out', stderr=f'{d}/err', timeout=timeout, memory=MEMORY)
+            job = dict(
+                script=script,
+                args=[str(a) for a in args],
+                cwd=str(cwd or os.getcwd()),
+                env={**os.environ, **(env or {})},
+                stdout=f'{d}/out',
+                stderr=f'{d}/err',
+                timeout=timeout,
+                memory=MEMORY,
+            )
             t0 = time.monotonic()
-            self.p.stdin.write(json.dumps(job) + '\n'); self.p.stdin.flush()
+            self.p.stdin.write(json.dumps(job) + '\n')
+            self.p.stdin.flush()
             line = self.p.stdout.readline()
             assert line, 'the fork server died'
-            r = subprocess.CompletedProcess([prog, *job['args']], json.loads(line), Path(d, 'out').read_text(errors='replace'),
-                                            Path(d, 'err').read_text(errors='replace'))
+            r = subprocess.CompletedProcess(
+                [prog, *job['args']],
+                json.loads(line),
+                Path(d, 'out').read_text(errors='replace'),
+                Path(d, 'err').read_text(errors='replace'),
+            )
         r.seconds = time.monotonic() - t0
         assert r.returncode != -signal.SIGALRM, f"{prog} {' '.join(job['args'])}: still running after {timeout} s"
         return r
-    def close(self): self.p.stdin.close(); self.p.wait(30)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(30)
+
 
 _server = None
 
+
 def run(*args, cwd=None, env=None, timeout=600):
-    "Run console script `args[0]` with arguments `args[1:]` (in a `ForkServer` child); a `CompletedProcess` with text output."
+    """Run console script `args[0]` with arguments `args[1:]` (in a `ForkServer` child); a `CompletedProcess` with text
+    output."""
     global _server
-    if _server is None: _server = ForkServer(); atexit.register(_server.close)
+    if _server is None:
+        _server = ForkServer()
+        atexit.register(_server.close)
     return _server(*args, cwd=cwd, env=env, timeout=timeout)
 
+
 def one_line_error(r, code=None):
-    "The one stderr line of a failed command `r` (from `run`): exit 1 or 2 (or `code`), no traceback, at most 400 characters, starting with `prog: error: `."
-    assert r.returncode == code if code is not None else r.returncode in (1, 2), (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    """The one stderr line of a failed command `r` (from `run`): exit 1 or 2 (or `code`), no traceback, at most 400
+    characters, starting with `prog: error: `."""
+    assert r.returncode == code if code is not None else r.returncode in (1, 2), (
+        r.returncode,
+        r.stdout[-2000:],
+        r.stderr[-2000:],
+    )
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr[-4000:]
     assert len(lines[0]) <= 400, f"{len(lines[0])} characters: {lines[0][:1000]}"
@@ -80,22 +116,25 @@ def one_line_error(r, code=None):
     assert lines[0].startswith(f'{prog}: error: '), lines[0]
     return lines[0]
 
+
 @pytest.fixture(scope='session')
 def mmg():
     return load_hardness_data()
+
 
 @pytest.fixture(scope='session')
 def small_csv(tmp_path_factory, mmg):
     "Every third row of the real default data, written in wide form (the format of the default file)."
     df = pd.read_csv(default_data_path())
-    p = tmp_path_factory.mktemp('data')/'small.csv'
+    p = tmp_path_factory.mktemp('data') / 'small.csv'
     df.iloc[::3].to_csv(p, index=False)
     return p
+
 
 @pytest.fixture(scope='session')
 def small_model(tmp_path_factory, small_csv):
     "A model trained for a few epochs by the command-line tool itself."
-    out = tmp_path_factory.mktemp('models')/'m'
+    out = tmp_path_factory.mktemp('models') / 'm'
     r = run('alloy_vib_train', '--data', small_csv, '--out', out, '--epochs', 8, '--n_models', 2, '--quiet')
     assert r.returncode == 0, r.stderr
     return out

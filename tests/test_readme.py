@@ -29,23 +29,21 @@ def test_constraints_pin_the_known_good_set():
     assert pins['nbdev'] == '2.4.14' and pins['execnb'] == '0.1.18'
 
 
-def test_readme_accuracy_table_matches_benchmark_json():
-    "The accuracy figures in README.md are exactly those in benchmarks/results/accuracy.json."
+def table_from_results(fn: str, results: str) -> str:
+    "The markdown table `benchmarks/readme_table.py`'s function `fn` writes from `benchmarks/results/<results>`."
     import json, importlib.util
 
     spec = importlib.util.spec_from_file_location('readme_table', ROOT / 'benchmarks' / 'readme_table.py')
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    table = mod.accuracy_markdown(json.loads((ROOT / 'benchmarks' / 'results' / 'accuracy.json').read_text()))
-    assert table in (ROOT / 'README.md').read_text()
+    return getattr(mod, fn)(json.loads((ROOT / 'benchmarks' / 'results' / results).read_text()))
+
+
+def test_readme_accuracy_table_matches_benchmark_json():
+    "The accuracy figures in README.md are exactly those in benchmarks/results/accuracy.json."
+    assert table_from_results('accuracy_markdown', 'accuracy.json') in (ROOT / 'README.md').read_text()
 
 
 def test_readme_interval_table_matches_benchmark_json():
     "The interval figures in README.md are exactly those in benchmarks/results/extrapolation.json."
-    import json, importlib.util
-
-    spec = importlib.util.spec_from_file_location('readme_table', ROOT / 'benchmarks' / 'readme_table.py')
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    table = mod.interval_markdown(json.loads((ROOT / 'benchmarks' / 'results' / 'extrapolation.json').read_text()))
-    assert table in (ROOT / 'README.md').read_text()
+    assert table_from_results('interval_markdown', 'extrapolation.json') in (ROOT / 'README.md').read_text()
