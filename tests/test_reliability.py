@@ -9,6 +9,7 @@ from conftest import one_line_error, run, MEMORY
 from alloy_vib.data import default_data_path, formula_from_fractions
 
 FAST = ('--n_samples', 40, '--steps', 5)  # quick alloy_vib_design runs
+DESIGN_1500 = ('--target', 1500, '--load', 1, '--n', 3, *FAST)  # a quick design for 1500 HV at 1 N
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Helpers. The quick error cases run through `cli` (conftest's `ForkServer`: a fork of a process that has imported
@@ -756,13 +757,7 @@ def test_design_never_replaces_its_training_table(cli, own_table_model):
                 'alloy_vib_design',
                 '--model',
                 model,
-                '--target',
-                1500,
-                '--load',
-                1,
-                '--n',
-                3,
-                *FAST,
+                *DESIGN_1500,
                 '--out',
                 data,
                 *force,
@@ -784,13 +779,7 @@ def test_design_says_when_it_falls_back_to_the_default_data(cli, own_table_model
             'alloy_vib_design',
             '--model',
             model,
-            '--target',
-            1500,
-            '--load',
-            1,
-            '--n',
-            3,
-            *FAST,
+            *DESIGN_1500,
             '--out',
             tmp_path / 'd.csv',
         )
