@@ -15,7 +15,7 @@ from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_
                               sparsify_round, nearest_training)
 
 # %% auto #0
-__all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'SUGGESTION_COLUMNS', 'predictive_sd', 'p_reach', 'expected_improvement',
+__all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'INCUMBENTS', 'SUGGESTION_COLUMNS', 'predictive_sd', 'p_reach', 'expected_improvement',
            'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask', 'latent_candidates', 'candidate_spacing',
            'select_batch', 'suggest', 'suggestion_message', 'suggestion_table', 'update_model']
 
@@ -176,6 +176,8 @@ def _excluded(X, ref, step: float, min_distance: float):
     return out
 
 # %% ../nbs/09_campaign.ipynb #a736c9a1
+INCUMBENTS = ('measured', 'believed', 'predicted')
+
 def suggest(model: HardnessModel,                 # the current model (`train_vib`, `update_model`, `.load`)
             measured: AlloyData,                  # every alloy measured so far (the model's training table, or more)
             candidates=None,                      # pool: DataFrame (formula/elements, load), matrix, AlloyData
@@ -193,7 +195,7 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
             kappa: float = 2.0,                   # κ of `ucb`
             length_scale: float|None = None,      # ℓ of the believer's correlation (default: `candidate_spacing`)
             spread: str = 'calibrated',           # σ the acquisition uses: 'calibrated' (hv_sd) or 'ensemble' (hv_std)
-            incumbent: str = 'measured',          # ei's best within a batch: 'measured' or 'believed' (raised)
+            incumbent: str = 'measured',          # ei's best: 'measured', 'believed' (raised) or 'predicted'
             threads: int|None = 1) -> pd.DataFrame:   # torch intra-op threads
     "The next `n` experiments, chosen jointly by `acquisition` (see above): one row each, best first."
     source = source or ('pool' if candidates is not None else 'latent')
@@ -216,19 +218,20 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
         ok = design_mask(model, X, s, caps, forbidden) & ~_excluded(X, ref, s.step, min_distance)
         pred = model.predict_frame(X, L)
         sd = predictive_sd(model, pred)
-        best = float(measured.y.max())
+        best = best_measured = float(measured.y.max())
         members = model.predict_members(X, L) if acquisition == 'thompson' else None
         ell = float(length_scale) if length_scale else candidate_spacing(X[ok], s.step, seed)
         check_option(spread in ('calibrated', 'ensemble'), 'spread', spread, "'calibrated' or 'ensemble'")
-        check_option(incumbent in ('believed', 'measured'), 'incumbent', incumbent, "'believed' or 'measured'")
+        check_option(incumbent in INCUMBENTS, 'incumbent', incumbent, ', '.join(map(repr, INCUMBENTS)))
+        if incumbent == 'predicted': best = float(model.predict_frame(M, measured.load).hv_pred.max())
         sa = sd if spread == 'calibrated' else np.maximum(pred.hv_std.to_numpy(float), 1e-9)
         sel, vals = select_batch(X, L, pred.hv_pred, sa, n, acquisition, best, target, ok, s.step, ell, members,
                                  pred.hv_std, kappa, seed, incumbent == 'believed')
         pool_index = [int(i) if src[i] == 'pool' else None for i in sel]     # pool rows come first
         return suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, dict(pool_index=pool_index,
-            acquisition=acquisition, target=target, load=load, n_requested=n, best_measured=best, n_candidates=len(X),
-            n_eligible=int(ok.sum()), source=source, min_distance=min_distance, seed=seed, kappa=kappa,
-            caps=parse_caps(caps), forbidden=forbidden, length_scale=float(ell), spread=spread,
+            acquisition=acquisition, target=target, load=load, n_requested=n, best_measured=best_measured,
+            n_candidates=len(X), n_eligible=int(ok.sum()), source=source, min_distance=min_distance, seed=seed,
+            kappa=kappa, caps=parse_caps(caps), forbidden=forbidden, length_scale=float(ell), spread=spread,
             incumbent=incumbent,
             settings={f.name: getattr(s, f.name) for f in fields(s)}))
 
