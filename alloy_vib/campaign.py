@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 from scipy.stats import norm
 from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, load_column
-from .trained import HardnessModel, torch_threads, LOAD_GAP_MAX
+from .trained import HardnessModel, torch_threads, interval_half_width, LOAD_GAP_MAX
 from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_latents, optimize_latents,
                               sparsify_round, nearest_training)
 
@@ -24,7 +24,7 @@ def predictive_sd(model: HardnessModel, pred: pd.DataFrame) -> np.ndarray:
     "Standard deviation of the normal predictive distribution of each row of `model.predict_frame`'s table `pred`."
     cal, std = model.calibration, pred.hv_std.to_numpy(float)
     if not cal: return np.maximum(std, 1e-9)
-    sd = (pred.hv_hi.to_numpy(float) - pred.hv_pred.to_numpy(float))/norm.ppf(1 - cal['alpha']/2)
+    sd = interval_half_width(cal, std, pred)/norm.ppf(1 - cal['alpha']/2)   # not stretched beyond the range
     return np.where(np.isfinite(sd), np.maximum(sd, 1e-9), np.inf)   # an infinite interval (too few calibration rows)
 
 def p_reach(mean, sd, target) -> np.ndarray:
