@@ -21,7 +21,7 @@
 Timings on a shared machine are noisy: the ratio in (b) is what to compare, best the ratio of CPU times (one torch
 thread: `--threads 1`), which other jobs on the machine do not inflate; the load average is recorded.
 """
-import argparse, os, tempfile, time, warnings
+import argparse, json, os, tempfile, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -71,17 +71,21 @@ def round_time(data, kw: dict, n_candidates: int, seed: int, log) -> dict:
 
 
 def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, partial=lambda r: None,
-                      update_epochs=(None,)) -> dict:
+                      updates=({},)) -> dict:
     """(b): update_model against full retrains on inner composition folds (see the module's docstring). Each entry of
-    `update_epochs` (None: update_model's default) is one update of the same base model; the first is reported as
-    'update', the others as 'update_<epochs>' (they share the base models and retrains, so they cost little more)."""
+    `updates` (keywords of update_model: {} its defaults, {'epochs': 38}, {'calib_folds': 3}) is one update of the same
+    base model; the first is reported as 'update', the others as 'update_<k>=<v>' (they share the base models and
+    retrains, so they cost little more). Also reported: each model's 90 % interval on the held-out rows (coverage and
+    mean width), since the update re-calibrates."""
     from alloy_vib.campaign import update_model
     from alloy_vib.evaluate import cv_folds
     from alloy_vib.train import train_vib, group_folds
     d = data.subset(cv_folds(data, 'group', 5, 0)[0][0])
     inner = group_folds(d.groups, 3, 1)[:n_inner]
-    ups = {('update' if i == 0 else f'update_{e}'): e for i, e in enumerate(update_epochs)}
+    ups = {('update' if i == 0 else 'update_' + ','.join(f'{k}={v}' for k, v in u.items())): u
+           for i, u in enumerate(updates)}
     pred = {**{k: np.full(len(d), np.nan) for k in ups}, **{f'retrain_{s}': np.full(len(d), np.nan) for s in seeds}}
+    lo, hi = ({k: np.full(len(d), np.nan) for k in pred} for _ in range(2))
     secs = {k: [] for k in pred}; cpu = {k: [] for k in pred}; folds = []   # wall and CPU seconds of this process
     for f, (tr, te) in enumerate(inner):
         sub = d.subset(tr)
@@ -94,12 +98,13 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, parti
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', UserWarning)
             m0 = train_vib(base, seed=seed, **kw)
-            runs = [(k, lambda e=e: update_model(m0, grown, e, seed=seed)) for k, e in ups.items()]
+            runs = [(k, lambda u=u: update_model(m0, grown, seed=seed, **u)) for k, u in ups.items()]
             runs += [(f'retrain_{s}', lambda s=s: train_vib(grown, seed=s, **kw)) for s in seeds]
             for k, fit in runs:
                 t0, c0 = time.perf_counter(), time.process_time(); m = fit()
                 secs[k].append(time.perf_counter() - t0); cpu[k].append(time.process_time() - c0)
-                pred[k][te] = m.predict_arrays(d.X[te], L)[0]
+                pf = m.predict_frame(d.X[te], L)
+                pred[k][te], lo[k][te], hi[k][te] = pf.hv_pred, pf.hv_lo, pf.hv_hi
                 log(f"(b) fold {f}: {done(k)}"); partial(done(k))
         fm = {k: float(np.abs(p[te] - d.y[te]).mean()) for k, p in pred.items()}
         folds.append(dict(fold=f, n_train=len(grown), n_test=len(te), mae=fm,
@@ -111,16 +116,20 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, parti
             f"; update {secs['update'][-1]:.1f} s, retrain {t_re:.1f} s")
     held = np.isfinite(pred['update'])
     mae = {k: float(np.abs(p[held] - d.y[held]).mean()) for k, p in pred.items()}
+    y = d.y[held]
+    interval = {k: dict(coverage=float(((lo[k][held] <= y) & (y <= hi[k][held])).mean()),
+                        width=float((hi[k][held] - lo[k][held]).mean())) for k in pred}
     re = [mae[f'retrain_{s}'] for s in seeds]
     t_re = float(np.mean([np.sum(secs[f'retrain_{s}']) for s in seeds]))
     c_re = float(np.mean([np.sum(cpu[f'retrain_{s}']) for s in seeds]))
     def summary(k):
         t_up, c_up = float(np.sum(secs[k])), float(np.sum(cpu[k]))
-        return dict(update_epochs=ups[k] or 'update_model default', update_within_seed_spread=bool(mae[k] <= max(re)),
+        return dict(update_kw=ups[k], update_within_seed_spread=bool(mae[k] <= max(re)),
                     update_s=t_up, speedup=t_re/t_up, speedup_at_least_3=bool(t_re/t_up >= 3), update_cpu_s=c_up,
                     cpu_speedup=c_re/c_up, cpu_speedup_at_least_3=bool(c_re/c_up >= 3))
     return dict(protocol=f'outer fold 0 (group, seed 0) training part; {len(inner)} of 3 inner group folds (seed 1); '
                          f'5 new compositions per inner fold (seed {seed} + fold)', n_rows=len(d), folds=folds, mae=mae,
+                interval_90=interval,
                 retrain_mae_min=min(re), retrain_mae_max=max(re), retrain_mae_mean=float(np.mean(re)),
                 retrain_mae_sd=float(np.std(re, ddof=1)) if len(re) > 1 else 0.0, retrain_s=t_re, retrain_cpu_s=c_re,
                 **summary('update'), others={k: summary(k) for k in ups if k != 'update'})
@@ -134,8 +143,8 @@ def main(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--part', default='ab', help="'a' (round time), 'b' (update vs retrain) or 'ab'")
     p.add_argument('--inner_folds', type=int, default=3, help='inner folds in (b), 1 to 3 (each costs 5 trainings)')
-    p.add_argument('--update_epochs', default=None,
-                   help="(b): update_model's epochs, comma-separated: several updates of one base (default: its own)")
+    p.add_argument('--updates', default='[{}]',
+                   help="(b): JSON list of update_model keywords, one update of the same base each (default [{}])")
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: as set; 1 on a shared machine)')
     a = p.parse_args(argv)
     import torch
@@ -160,8 +169,8 @@ def main(argv=None):
     if 'b' in a.part:
         res['update_vs_retrain_partial'] = []
         def partial(r): res['update_vs_retrain_partial'].append(r); write_json(res, out)   # survives an interrupted run
-        ue = [int(e) for e in a.update_epochs.split(',')] if a.update_epochs else [None]
-        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log, partial, ue)
+        ups = json.loads(a.updates)
+        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log, partial, ups)
         res['update_vs_retrain'] = u
         log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–"
             f"{u['retrain_mae_max']:.1f} (within: {u['update_within_seed_spread']}); "
@@ -170,6 +179,8 @@ def main(argv=None):
         for k, o in u['others'].items():
             log(f"(b) {k}: MAE {u['mae'][k]:.1f} (within: {o['update_within_seed_spread']}); "
                 f"{o['speedup']:.1f}x, CPU time {o['cpu_speedup']:.1f}x")
+        log("(b) 90 % intervals on the held-out rows (coverage, mean width): " +
+            '; '.join(f"{k} {v['coverage']:.3f}, {v['width']:.0f}" for k, v in u['interval_90'].items()))
     res['load_average_end'] = list(os.getloadavg())
     write_json(res, out)
     log(f"wrote {out}")
