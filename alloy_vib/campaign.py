@@ -17,7 +17,7 @@ from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_
 # %% auto #0
 __all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'INCUMBENTS', 'SUGGESTION_COLUMNS', 'predictive_sd', 'p_reach', 'expected_improvement',
            'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask', 'latent_candidates', 'candidate_spacing',
-           'select_batch', 'suggest', 'suggestion_message', 'suggestion_table', 'update_model']
+           'select_batch', 'suggestion_message', 'suggestion_table', 'suggest', 'update_model']
 
 # %% ../nbs/09_campaign.ipynb #9bdc6178
 def predictive_sd(model: HardnessModel, pred: pd.DataFrame) -> np.ndarray:
@@ -27,15 +27,17 @@ def predictive_sd(model: HardnessModel, pred: pd.DataFrame) -> np.ndarray:
     sd = interval_half_width(cal, std, pred)/norm.ppf(1 - cal['alpha']/2)   # not stretched beyond the range
     return np.where(np.isfinite(sd), np.maximum(sd, 1e-9), np.inf)   # an infinite interval (too few calibration rows)
 
+# %% ../nbs/09_campaign.ipynb #59967760
 def p_reach(mean, sd, target) -> np.ndarray:
     "P(value ≥ `target`) under normal distributions with `mean` and `sd` (`target` one number, or one per row)."
     with np.errstate(divide='ignore', invalid='ignore'):
         return norm.sf((np.asarray(target, float) - np.asarray(mean, float))/np.asarray(sd, float))
 
-# %% ../nbs/09_campaign.ipynb #72258070
+# %% ../nbs/09_campaign.ipynb #8f3a4c9c
 ACQUISITIONS = ('ei', 'ucb', 'p_target', 'thompson', 'greedy')
 FAIR_CHANCE = 0.1    # a candidate with P(HV ≥ target) below this has no fair chance of the target
 
+# %% ../nbs/09_campaign.ipynb #58177a17
 def expected_improvement(mean, sd, best: float) -> np.ndarray:
     "E[max(Y − `best`, 0)] for normal Y with `mean` and `sd`."
     mean, sd = np.asarray(mean, float), np.asarray(sd, float)
@@ -44,6 +46,7 @@ def expected_improvement(mean, sd, best: float) -> np.ndarray:
         ei = (mean - best)*norm.cdf(u) + sd*norm.pdf(u)
     return np.where(np.isinf(sd), np.inf, np.maximum(np.nan_to_num(ei), 0.0))
 
+# %% ../nbs/09_campaign.ipynb #72bc8ba5
 def acquisition_values(kind: str, mean, sd, best: float|None = None, target: float|None = None,
                        kappa: float = 2.0) -> np.ndarray:
     "The acquisition `kind` (one of `ACQUISITIONS` but 'thompson') of normal predictive distributions (`mean`, `sd`)."
@@ -75,7 +78,7 @@ def pool_inputs(model: HardnessModel, candidates, load=None):
         raise UsageError(f"candidate row {np.flatnonzero(L <= 0)[0] + 1}: load {L[L <= 0][0]:g} must be > 0 N")
     return X, L
 
-# %% ../nbs/09_campaign.ipynb #859385cf
+# %% ../nbs/09_campaign.ipynb #a57b94c2
 def parse_caps(caps) -> dict:
     "Per-element caps {symbol: largest fraction} from a dict or a string like 'W:0.2,Re:0.1'."
     if not caps: return {}
@@ -86,6 +89,7 @@ def parse_caps(caps) -> dict:
     for e, v in caps.items(): check_option(is_finite(v) and 0 <= v <= 1, f'caps[{e}]', v, 'a fraction in [0, 1]')
     return dict(caps)
 
+# %% ../nbs/09_campaign.ipynb #859385cf
 def design_mask(model: HardnessModel, X, settings: DesignSettings|None = None, caps=None, forbidden=None) -> np.ndarray:
     "Which rows of `X` (n, k) use only allowed and no forbidden elements, at most `max_elements`, within the caps."
     s, X = settings or DesignSettings(), np.asarray(X, float)
@@ -111,7 +115,7 @@ def latent_candidates(model: HardnessModel, measured: AlloyData, load=None, targ
     _, Xd, _ = optimize_latents(model, z0, goal, load, s.steps, s.lr, allowed, cl, s.prior_weight, s.max_elements)
     return np.unique(sparsify_round(Xd, s.max_elements, s.min_fraction, s.step), axis=0)
 
-# %% ../nbs/09_campaign.ipynb #a3cdff9b
+# %% ../nbs/09_campaign.ipynb #30b1b2ec
 def candidate_spacing(X, step: float = 0.005, seed: int = 0, sample: int = 2000) -> float:
     "Median distance (Euclidean) of a candidate to its nearest other candidate (of at most `sample`), at least `step`."
     X = np.asarray(X, float)
@@ -122,12 +126,14 @@ def candidate_spacing(X, step: float = 0.005, seed: int = 0, sample: int = 2000)
     d = D.min(1).values.numpy()
     return float(max(np.median(d[np.isfinite(d)]) if np.isfinite(d).any() else step, step))
 
+# %% ../nbs/09_campaign.ipynb #55593b8e
 def _believer_kernel(X, L, x, l, ell: float, ell_load: float = LOAD_GAP_MAX):
     "Correlation of each row of (X, L) with one candidate (x, l)."
     d2 = ((X - x)**2).sum(1)/ell**2
     if L is not None: d2 = d2 + (np.log10(L) - np.log10(l))**2/ell_load**2
     return np.exp(-0.5*d2)
 
+# %% ../nbs/09_campaign.ipynb #a3cdff9b
 def select_batch(X, L, mean, sd, n: int, kind: str = 'ei', best: float|None = None, target: float|None = None,
                  allowed=None, step: float = 0.005, ell: float = 0.05, members=None, std=None, kappa: float = 2.0,
                  seed: int = 0, believe_best: bool = False):
@@ -163,6 +169,7 @@ def _check_suggest_args(model, n, target, load, acquisition, min_distance, sourc
         raise UsageError("this model was trained without loads; do not pass --load")
     check_option(load is None or (is_finite(load) and load > 0), 'load', load, 'a finite positive load in N')
 
+# %% ../nbs/09_campaign.ipynb #f65ba2d0
 def _excluded(X, ref, step: float, min_distance: float):
     "Rows of `X` that repeat a row of `ref` (all fractions within step/2) or lie closer than `min_distance` to one."
     if ref is None or not len(ref): return np.zeros(len(X), bool)
@@ -175,9 +182,84 @@ def _excluded(X, ref, step: float, min_distance: float):
         out[i:i+2048] = (rep | near).numpy()
     return out
 
-# %% ../nbs/09_campaign.ipynb #a736c9a1
+# %% ../nbs/09_campaign.ipynb #d20398ac
 INCUMBENTS = ('measured', 'believed', 'predicted')
 
+# %% ../nbs/09_campaign.ipynb #3047d1b4
+def _suggest_candidates(model, measured, candidates, load, target, s: DesignSettings, seed: int, source: str):
+    "Fractions (n, k), loads (n,) (None for a model without load) and source of each candidate, pool rows first."
+    Xs, Ls, src = [], [], []
+    if source in ('pool', 'both'):
+        X, L = pool_inputs(model, candidates, load); Xs.append(X); Ls.append(L); src += ['pool']*len(X)
+    if source in ('latent', 'both'):
+        X = latent_candidates(model, measured, load, target, s, seed)
+        Xs.append(X); src += ['latent']*len(X)
+        Ls.append(None if not model.has_load else np.full(len(X), float(load)))
+    X, src = np.concatenate(Xs), np.array(src)
+    L = None if not model.has_load else np.concatenate(Ls)
+    return X, L, src
+
+# %% ../nbs/09_campaign.ipynb #6ecaaebf
+def _eligible(model, measured, pending, X, s: DesignSettings, caps, forbidden, min_distance: float) -> np.ndarray:
+    "Which candidates `X` obey the constraints and keep clear of the measured and pending alloys."
+    M = model.fractions(measured)
+    ref = M if pending is None else np.concatenate([M, model.fractions(pending)])
+    return design_mask(model, X, s, caps, forbidden) & ~_excluded(X, ref, s.step, min_distance)
+
+# %% ../nbs/09_campaign.ipynb #c38578bd
+def _acquisition_inputs(model, measured, pred: pd.DataFrame, sd, spread: str, incumbent: str):
+    "The incumbent of `ei` and the standard deviations the acquisition reads."
+    check_option(spread in ('calibrated', 'ensemble'), 'spread', spread, "'calibrated' or 'ensemble'")
+    check_option(incumbent in INCUMBENTS, 'incumbent', incumbent, ', '.join(map(repr, INCUMBENTS)))
+    best = float(measured.y.max())
+    if incumbent == 'predicted':
+        best = float(model.predict_frame(model.fractions(measured), measured.load).hv_pred.max())
+    sa = sd if spread == 'calibrated' else np.maximum(pred.hv_std.to_numpy(float), 1e-9)
+    return best, sa
+
+# %% ../nbs/09_campaign.ipynb #3462df81
+SUGGESTION_COLUMNS = ['rank', 'formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'acquisition', 'in_domain',
+                      'distance', 'load_gap', 'nearest_formula', 'nearest_hv', 'nearest_load', 'source']
+
+# %% ../nbs/09_campaign.ipynb #e9e960d5
+def suggestion_message(res: pd.DataFrame, attrs: dict, unit: str = 'HV') -> str:
+    "One line on the batch: how many, and the odds of the target (plainly, when no suggestion has a fair chance)."
+    if not len(res): return f"no eligible candidates ({attrs['n_candidates']} scored, all excluded by the constraints)"
+    t = attrs['target']; short = f" (asked for {attrs['n_requested']})" if len(res) < attrs['n_requested'] else ''
+    head = f"{len(res)} suggestions{short} by {attrs['acquisition']} from {attrs['n_eligible']} eligible candidates"
+    if t is None:
+        return head + f"; best measured {attrs['best_measured']:.0f} {unit}, best predicted {res.hv_pred.max():.0f}"
+    b = res.loc[res.p_target.idxmax()]
+    at = '' if pd.isna(b.get('load', np.nan)) else f" at {b['load']:g} N"
+    if b.p_target < FAIR_CHANCE:
+        return (head + f"; no suggestion has a fair chance of {t:g} {unit}: the best, {b.formula}{at}, has "
+                f"P(≥ {t:g}) = "
+                f"{b.p_target:.3f} (predicted {b.hv_pred:.0f}, interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
+    return head + f"; best odds of {t:g} {unit}: {b.formula}{at}, P = {b.p_target:.2f} (predicted {b.hv_pred:.0f})"
+
+# %% ../nbs/09_campaign.ipynb #e4fc96ee
+def suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, attrs) -> pd.DataFrame:
+    "The table `suggest` returns for the chosen rows `sel` of the candidates (see above)."
+    p = pred.iloc[sel].reset_index(drop=True)
+    Xs = X[sel]
+    near = [nearest_training(model, measured, Xs[i:i+1], None if L is None else L[sel[i]]) for i in range(len(sel))]
+    near = pd.concat(near) if near else pd.DataFrame(columns=['nearest_formula', 'nearest_hv', 'nearest_load'])
+    out = p.copy()
+    out['rank'] = np.arange(1, len(p) + 1)
+    out['hv_sd'] = sd[sel]
+    out['p_target'] = p_reach(p.hv_pred, sd[sel], target) if target is not None else np.nan
+    out['acquisition'] = vals
+    for c in ('nearest_formula', 'nearest_hv', 'nearest_load'): out[c] = near[c].to_numpy()
+    out['source'] = src[sel]
+    used = [e for e, u in zip(model.elements, (Xs > 0).any(0)) if u]
+    fr = pd.DataFrame(Xs[:, [model.elements.index(e) for e in used]], columns=used)
+    main = [c for c in SUGGESTION_COLUMNS if c in out]
+    res = pd.concat([out[main[:2]], fr, out[main[2:]], out[[c for c in out if c not in main]]], axis=1)
+    res.attrs.update(attrs)
+    res.attrs['message'] = suggestion_message(res, attrs, model.target)
+    return res
+
+# %% ../nbs/09_campaign.ipynb #a736c9a1
 def suggest(model: HardnessModel,                 # the current model (`train_vib`, `update_model`, `.load`)
             measured: AlloyData,                  # every alloy measured so far (the model's training table, or more)
             candidates=None,                      # pool: DataFrame (formula/elements, load), matrix, AlloyData
@@ -204,27 +286,14 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
     if source in ('pool', 'both') and candidates is None:
         raise UsageError(f"source {source!r} needs candidates (a pool)")
     with torch_threads(threads):
-        Xs, Ls, src = [], [], []
-        if source in ('pool', 'both'):
-            X, L = pool_inputs(model, candidates, load); Xs.append(X); Ls.append(L); src += ['pool']*len(X)
-        if source in ('latent', 'both'):
-            X = latent_candidates(model, measured, load, target, s, seed)
-            Xs.append(X); src += ['latent']*len(X)
-            Ls.append(None if not model.has_load else np.full(len(X), float(load)))
-        X, src = np.concatenate(Xs), np.array(src)
-        L = None if not model.has_load else np.concatenate(Ls)
-        M = model.fractions(measured)
-        ref = M if pending is None else np.concatenate([M, model.fractions(pending)])
-        ok = design_mask(model, X, s, caps, forbidden) & ~_excluded(X, ref, s.step, min_distance)
+        X, L, src = _suggest_candidates(model, measured, candidates, load, target, s, seed, source)
+        ok = _eligible(model, measured, pending, X, s, caps, forbidden, min_distance)
         pred = model.predict_frame(X, L)
         sd = predictive_sd(model, pred)
-        best = best_measured = float(measured.y.max())
+        best_measured = float(measured.y.max())
         members = model.predict_members(X, L) if acquisition == 'thompson' else None
         ell = float(length_scale) if length_scale else candidate_spacing(X[ok], s.step, seed)
-        check_option(spread in ('calibrated', 'ensemble'), 'spread', spread, "'calibrated' or 'ensemble'")
-        check_option(incumbent in INCUMBENTS, 'incumbent', incumbent, ', '.join(map(repr, INCUMBENTS)))
-        if incumbent == 'predicted': best = float(model.predict_frame(M, measured.load).hv_pred.max())
-        sa = sd if spread == 'calibrated' else np.maximum(pred.hv_std.to_numpy(float), 1e-9)
+        best, sa = _acquisition_inputs(model, measured, pred, sd, spread, incumbent)
         sel, vals = select_batch(X, L, pred.hv_pred, sa, n, acquisition, best, target, ok, s.step, ell, members,
                                  pred.hv_std, kappa, seed, incumbent == 'believed')
         pool_index = [int(i) if src[i] == 'pool' else None for i in sel]     # pool rows come first
@@ -234,46 +303,6 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
             kappa=kappa, caps=parse_caps(caps), forbidden=forbidden, length_scale=float(ell), spread=spread,
             incumbent=incumbent,
             settings={f.name: getattr(s, f.name) for f in fields(s)}))
-
-# %% ../nbs/09_campaign.ipynb #e4fc96ee
-SUGGESTION_COLUMNS = ['rank', 'formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'acquisition', 'in_domain',
-                      'distance', 'load_gap', 'nearest_formula', 'nearest_hv', 'nearest_load', 'source']
-
-def suggestion_message(res: pd.DataFrame, attrs: dict, unit: str = 'HV') -> str:
-    "One line on the batch: how many, and the odds of the target (plainly, when no suggestion has a fair chance)."
-    if not len(res): return f"no eligible candidates ({attrs['n_candidates']} scored, all excluded by the constraints)"
-    t = attrs['target']; short = f" (asked for {attrs['n_requested']})" if len(res) < attrs['n_requested'] else ''
-    head = f"{len(res)} suggestions{short} by {attrs['acquisition']} from {attrs['n_eligible']} eligible candidates"
-    if t is None:
-        return head + f"; best measured {attrs['best_measured']:.0f} {unit}, best predicted {res.hv_pred.max():.0f}"
-    b = res.loc[res.p_target.idxmax()]
-    at = '' if pd.isna(b.get('load', np.nan)) else f" at {b['load']:g} N"
-    if b.p_target < FAIR_CHANCE:
-        return (head + f"; no suggestion has a fair chance of {t:g} {unit}: the best, {b.formula}{at}, has "
-                f"P(≥ {t:g}) = "
-                f"{b.p_target:.3f} (predicted {b.hv_pred:.0f}, interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
-    return head + f"; best odds of {t:g} {unit}: {b.formula}{at}, P = {b.p_target:.2f} (predicted {b.hv_pred:.0f})"
-
-def suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, attrs) -> pd.DataFrame:
-    "The table `suggest` returns for the chosen rows `sel` of the candidates (see above)."
-    p = pred.iloc[sel].reset_index(drop=True)
-    Xs = X[sel]
-    near = [nearest_training(model, measured, Xs[i:i+1], None if L is None else L[sel[i]]) for i in range(len(sel))]
-    near = pd.concat(near) if near else pd.DataFrame(columns=['nearest_formula', 'nearest_hv', 'nearest_load'])
-    out = p.copy()
-    out['rank'] = np.arange(1, len(p) + 1)
-    out['hv_sd'] = sd[sel]
-    out['p_target'] = p_reach(p.hv_pred, sd[sel], target) if target is not None else np.nan
-    out['acquisition'] = vals
-    for c in ('nearest_formula', 'nearest_hv', 'nearest_load'): out[c] = near[c].to_numpy()
-    out['source'] = src[sel]
-    used = [e for e, u in zip(model.elements, (Xs > 0).any(0)) if u]
-    fr = pd.DataFrame(Xs[:, [model.elements.index(e) for e in used]], columns=used)
-    main = [c for c in SUGGESTION_COLUMNS if c in out]
-    res = pd.concat([out[main[:2]], fr, out[main[2:]], out[[c for c in out if c not in main]]], axis=1)
-    res.attrs.update(attrs)
-    res.attrs['message'] = suggestion_message(res, attrs, model.target)
-    return res
 
 # %% ../nbs/09_campaign.ipynb #9d385918
 def _in_vocabulary(model: HardnessModel, data: AlloyData) -> AlloyData:
