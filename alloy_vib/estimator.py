@@ -18,12 +18,12 @@ from .model import VIBConfig
 # %% auto #0
 __all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'TARGET', 'VIBHardnessRegressor']
 
-# %% ../nbs/10_estimator.ipynb #edbede1a
+# %% ../nbs/10_estimator.ipynb #80f9febc
 TRAIN_FIELDS = [f.name for f in fields(TrainSettings)]
 SHAPE_FIELDS = ['latent_dim', 'hidden', 'dropout']   # the `VIBConfig` fields it takes
 TARGET = 'HV'   # what errors and the saved model call y
 
-# %% ../nbs/10_estimator.ipynb #81e9bcec
+# %% ../nbs/10_estimator.ipynb #7c5b39ca
 class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
     """The VIB-attention hardness model (`alloy_vib.train.train_vib`) as a scikit-learn regressor: `fit(X, y)` on a
     DataFrame of element columns or a formula column (and a load column in N), `predict(X)`; it clones, pickles and
@@ -58,7 +58,7 @@ class VIBHardnessRegressor(RegressorMixin, BaseEstimator):
         for name, value in list(locals().items()):   # scikit-learn's rule: store every parameter as given
             if name != 'self': setattr(self, name, value)
 
-# %% ../nbs/10_estimator.ipynb #07e3ad8e
+# %% ../nbs/10_estimator.ipynb #e3a5bef3
 @patch
 def _frame(self: VIBHardnessRegressor, X) -> pd.DataFrame:
     "`X`, refused (`TypeError`) unless it is a DataFrame."
@@ -67,7 +67,7 @@ def _frame(self: VIBHardnessRegressor, X) -> pd.DataFrame:
                         f"got {type(X).__name__}")
     return X
 
-# %% ../nbs/10_estimator.ipynb #452c983d
+# %% ../nbs/10_estimator.ipynb #dc5dbd46
 @patch
 def _load_col(self: VIBHardnessRegressor, X):
     "The name of the load column of `X` (None: composition only)."
@@ -75,7 +75,7 @@ def _load_col(self: VIBHardnessRegressor, X):
     if self.load_col not in X.columns: raise ValueError(f"X has no load column {self.load_col!r}")
     return self.load_col
 
-# %% ../nbs/10_estimator.ipynb #9508464d
+# %% ../nbs/10_estimator.ipynb #1b5bf326
 @patch
 def _data(self: VIBHardnessRegressor, X, y) -> AlloyData:
     "X and y as checked `AlloyData` (errors as `alloy_vib_train` gives them, naming X, the row and the column)."
@@ -90,7 +90,7 @@ def _data(self: VIBHardnessRegressor, X, y) -> AlloyData:
     return replace(data, elements=list(self.elements),
                    X=to_vocabulary(data.X, data.elements, list(self.elements), 'X', data.rows))
 
-# %% ../nbs/10_estimator.ipynb #ede14144
+# %% ../nbs/10_estimator.ipynb #9f67883e
 @patch
 def fit(self: VIBHardnessRegressor, X: pd.DataFrame, y) -> VIBHardnessRegressor:
     "Train the model on `X` (DataFrame) and `y` (hardness)."
@@ -100,7 +100,7 @@ def fit(self: VIBHardnessRegressor, X: pd.DataFrame, y) -> VIBHardnessRegressor:
     self.n_features_in_, self.feature_names_in_ = X.shape[1], np.asarray(X.columns, dtype=object)
     return self
 
-# %% ../nbs/10_estimator.ipynb #04a88e2d
+# %% ../nbs/10_estimator.ipynb #a2b03bf7
 @patch
 def predict_frame(self: VIBHardnessRegressor, X: pd.DataFrame) -> pd.DataFrame:
     "`HardnessModel.predict_frame` for the rows of `X`: formula, load, hv_std, hv_lo, hv_hi, domain columns, hv_pred."
@@ -111,27 +111,27 @@ def predict_frame(self: VIBHardnessRegressor, X: pd.DataFrame) -> pd.DataFrame:
     L = X[lc].to_numpy(float) if (lc is not None and self.model_.has_load) else None
     return self.model_.predict_frame(F, L)
 
-# %% ../nbs/10_estimator.ipynb #d1cd1b25
+# %% ../nbs/10_estimator.ipynb #9fbea601
 @patch
 def predict(self: VIBHardnessRegressor, X: pd.DataFrame) -> np.ndarray:
     "The predicted hardness of each row of `X` (the ensemble's mean)."
     return self.predict_frame(X)['hv_pred'].to_numpy()
 
-# %% ../nbs/10_estimator.ipynb #ec67a118
+# %% ../nbs/10_estimator.ipynb #eaa8af40
 @patch
 def predict_interval(self: VIBHardnessRegressor, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     "(lo, hi) of the calibrated interval at level 1 − alpha for each row of `X`."
     p = self.predict_frame(X)
     return p['hv_lo'].to_numpy(), p['hv_hi'].to_numpy()
 
-# %% ../nbs/10_estimator.ipynb #f785651d
+# %% ../nbs/10_estimator.ipynb #e4d1d08f
 @patch
 def save(self: VIBHardnessRegressor, path) -> Path:
     "Write the model folder (as `alloy_vib_train` does, atomically); `alloy_vib_predict --model path` reads it."
     check_is_fitted(self, 'model_')
     self.model_.save(path); return Path(path)
 
-# %% ../nbs/10_estimator.ipynb #78865dd1
+# %% ../nbs/10_estimator.ipynb #521018ae
 @patch(cls_method=True)
 def load(cls: VIBHardnessRegressor, path) -> VIBHardnessRegressor:
     "An estimator with the model in folder `path` (from `save` or `alloy_vib_train`) and its training settings."
