@@ -20,6 +20,9 @@ if sys.path[0] == '': sys.path.pop(0)
 from importlib.metadata import entry_points
 for ep in entry_points(group='console_scripts'):
     if ep.name.startswith('alloy_vib_'): importlib.import_module(ep.module)
+# the commands import the library modules they call when they run, so each starts with only what it needs: import
+# those here once, as before the commands moved to alloy_vib.cli, so that the forked children need not
+for m in ('evaluate', 'tune', 'interpret', 'design'): importlib.import_module(f'alloy_vib.{m}')
 for line in sys.stdin:
     job = json.loads(line)
     sys.stdout.flush(); sys.stderr.flush()

@@ -92,7 +92,7 @@ def test_design_cli_unreachable_target(small_model, tmp_path):
 
 def design(*args):
     "Call alloy_vib_design's function in-process with `--option value` pairs; returns its exit status."
-    from alloy_vib.design import design_cli
+    from alloy_vib.cli import design_cli
 
     kw = {k.lstrip('-'): (str(v) if hasattr(v, 'joinpath') else v) for k, v in zip(args[::2], args[1::2])}
     try:

@@ -12,7 +12,7 @@ LIB = Path(__file__).resolve().parents[1] / 'alloy_vib'
 OTHER_MEANING = {
     ('design.py', 'optimize_latents', 'lr'): "the latent optimiser's step size (DesignSettings)",
     ('tune.py', 'tune_objective', 'n_models'): 'networks per tuning trial',
-    ('tune.py', 'tune_cli', 'n_models'): 'networks per tuning trial',
+    ('cli.py', 'tune_cli', 'n_models'): 'networks per tuning trial',
 }
 
 
