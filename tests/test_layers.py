@@ -9,9 +9,9 @@ PKG = ROOT / 'alloy_vib'
 
 
 def notebook_order() -> list:
-    "Module names in the order of their notebooks (00_core, 01_data, …), read from each notebook's `default_exp`."
+    "Module names in the order of their notebooks (00_core, 01_data, 02_model, 02a_domain, …), by `default_exp`."
     mods = []
-    for nb in sorted((ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb')):
+    for nb in sorted((ROOT / 'nbs').glob('[0-9][0-9]*_*.ipynb')):  # '02_model' < '02a_domain' < '02b_…' < '03_…'
         for c in json.loads(nb.read_text())['cells']:
             src = ''.join(c['source'])
             if src.startswith('#| default_exp'):
