@@ -103,7 +103,8 @@ def design_mask(model: HardnessModel, X, settings: DesignSettings|None = None, c
 # %% ../nbs/09_campaign.ipynb #e2726dce
 def latent_candidates(model: HardnessModel, measured: AlloyData, load=None, target: float|None = None,
                       settings: DesignSettings|None = None, seed: int = 0) -> np.ndarray:
-    "Valid compositions (n, k) over the model's elements generated in the latent space (see above)."
+    """Valid compositions (n, k) over the model's elements generated in the latent space: samples around clusters of
+    hard alloys, optimised toward `target`."""
     s = settings or DesignSettings()
     if model.has_load and load is None:
         raise UsageError("--load is required for generated candidates (a model with loads)")
@@ -137,7 +138,7 @@ def _believer_kernel(X, L, x, l, ell: float, ell_load: float = LOAD_GAP_MAX):
 def select_batch(X, L, mean, sd, n: int, kind: str = 'ei', best: float|None = None, target: float|None = None,
                  allowed=None, step: float = 0.005, ell: float = 0.05, members=None, std=None, kappa: float = 2.0,
                  seed: int = 0, believe_best: bool = False):
-    "Indices of the `n` candidates chosen jointly (see above) and the acquisition value of each when chosen."
+    "Indices of the `n` candidates chosen jointly (believer or Thompson, spaced by `step`), and their scores."
     X, mean, sd = np.asarray(X, float), np.asarray(mean, float), np.asarray(sd, float).copy()
     ok = np.ones(len(X), bool) if allowed is None else np.asarray(allowed, bool).copy()
     rng, taken, vals = np.random.default_rng(seed), [], []
@@ -239,7 +240,7 @@ def suggestion_message(res: pd.DataFrame, attrs: dict, unit: str = 'HV') -> str:
 
 # %% ../nbs/09_campaign.ipynb #e4fc96ee
 def suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, attrs) -> pd.DataFrame:
-    "The table `suggest` returns for the chosen rows `sel` of the candidates (see above)."
+    "The table `suggest` returns for the chosen rows `sel` of the candidates (`SUGGESTION_COLUMNS`, best first)."
     p = pred.iloc[sel].reset_index(drop=True)
     Xs = X[sel]
     near = [nearest_training(model, measured, Xs[i:i+1], None if L is None else L[sel[i]]) for i in range(len(sel))]
@@ -279,7 +280,7 @@ def suggest(model: HardnessModel,                 # the current model (`train_vi
             spread: str = 'calibrated',           # σ the acquisition uses: 'calibrated' (hv_sd) or 'ensemble' (hv_std)
             incumbent: str = 'measured',          # ei's best: 'measured', 'believed' (raised) or 'predicted'
             threads: int|None = 1) -> pd.DataFrame:   # torch intra-op threads
-    "The next `n` experiments, chosen jointly by `acquisition` (see above): one row each, best first."
+    "The next `n` experiments, chosen jointly by `acquisition` (believer or Thompson): one row each, best first."
     source = source or ('pool' if candidates is not None else 'latent')
     _check_suggest_args(model, n, target, load, acquisition, min_distance, source)
     s = settings or DesignSettings()
@@ -316,7 +317,7 @@ def update_model(model: HardnessModel,          # the current model
                  seed: int = 0,                 # seed of the folds, the calibration networks and the batches
                  threads: int|None = None,      # torch intra-op threads while training
                  **kw) -> HardnessModel:        # `TrainSettings` fields overriding the model's (lr=…, n_models=…)
-    "Fine-tune `model` on `data` from its own weights (a warm start) and re-calibrate its interval (see above)."
+    "Fine-tune `model` on `data` from its own weights (a warm start) and re-calibrate (fresh cross-fitted networks)."
     from alloy_vib.train import TrainSettings, train_vib     # fastai is imported only to train
     if data.has_load != model.has_load:
         raise UsageError(f"the table {'has' if data.has_load else 'has no'} loads but the model was trained "

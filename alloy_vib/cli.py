@@ -454,7 +454,7 @@ def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str
 
 # %% ../nbs/12_cli.ipynb #sgc019
 def plot_campaign(state: dict, measured: AlloyData|None = None, unit: str = 'HV'):
-    "The campaign so far (see above) as a matplotlib figure."
+    "The campaign so far (best measured hardness and each round's suggestions) as a matplotlib figure."
     import matplotlib.pyplot as plt
     s, rounds = state['settings'], state['rounds']
     fig, ax = plt.subplots(figsize=(max(5, 1.2*len(rounds) + 3.5), 4))
@@ -547,7 +547,8 @@ def suggest_round(model: HardnessModel, measured: AlloyData, state: dict, pool=N
 # %% ../nbs/12_cli.ipynb #sgc029
 def write_campaign(out, state: dict, model: HardnessModel, measured: AlloyData, sug: pd.DataFrame, pool=None,
                    metrics: dict|None = None, previous=None) -> dict:
-    "Write the campaign folder `out` whole (see above); returns the state written, the model's hash in its last round."
+    """Write the campaign folder `out` whole, atomically (campaign.json, round CSVs, model, plot); returns the state
+    written, the model's hash in its last round."""
     st = copy.deepcopy(state); k = len(st['rounds'])
     with atomic_dir(out) as tmp:
         if previous is not None:
