@@ -10,7 +10,9 @@ import numpy as np, pandas as pd, torch
 from scipy.stats import norm
 from .core import UsageError, check_option, is_finite, is_whole
 from .data import AlloyData, load_column
-from .trained import HardnessModel, torch_threads, interval_half_width, LOAD_GAP_MAX
+from .domain import LOAD_GAP_MAX
+from .calibration import interval_half_width
+from .trained import HardnessModel, torch_threads
 from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_latents, optimize_latents,
                               sparsify_round, nearest_training)
 

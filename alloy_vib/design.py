@@ -13,7 +13,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from .core import UsageError, check_option, check_seed, is_finite, is_whole
 from .data import AlloyData, family_names
-from .trained import HardnessModel, torch_threads, domain_of, round_output
+from .domain import domain_of
+from .trained import HardnessModel, torch_threads, round_output
 
 # %% auto #0
 __all__ = ['MAX_CANDIDATES', 'MAX_SAMPLES', 'MAX_STEPS', 'OUTPUT_COLUMNS', 'allowed_mask', 'LatentClusters',

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor, HistGradientBoostingRegressor
 from .data import AlloyData
-from .trained import regression_metrics, interval_half_width
+from .calibration import interval_half_width
+from .trained import regression_metrics
 from .train import TrainSettings, train_vib, group_folds
 
 # %% auto #0

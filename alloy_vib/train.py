@@ -17,8 +17,9 @@ from .data import AlloyData, element_properties, check_physical_ranges
 from .model import VIBAttentionNet, VIBConfig, SHARED_BUFFERS
 from .learner import (MemberBatches, VIBLoss, KLAnnealing, DynamicBeta, LossHistory, AttentionLogger,
                                BestWeights, MemberGradClip, PlainProgress, decay_groups, fused_adam)
-from .trained import (HardnessModel, torch_threads, calibrate, domain_of, regression_metrics,
-                               held_out_distances, INTERVAL_SCORES)
+from .domain import domain_of, held_out_distances
+from .calibration import calibrate, INTERVAL_SCORES
+from .trained import HardnessModel, torch_threads, regression_metrics
 
 # %% auto #0
 __all__ = ['TRAIN_FIELDS', 'SHAPE_FIELDS', 'WEAK_FACTOR', 'TrainSettings', 'check_training_args', 'group_holdout', 'group_folds',

@@ -32,7 +32,8 @@ def collect(data, split, seed):
     "Per outer fold: the test rows and the group- and family-cross-fitted calibration rows (see the module docstring)."
     from alloy_vib.evaluate import cv_folds, split_groups
     from alloy_vib.train import TrainSettings, fit_networks, group_folds
-    from alloy_vib.trained import HardnessModel, domain_of, held_out_distances
+    from alloy_vib.domain import domain_of, held_out_distances
+    from alloy_vib.trained import HardnessModel
     from alloy_vib.model import VIBConfig
 
     out = []
@@ -84,7 +85,7 @@ def collect(data, split, seed):
 
 def half_widths(cal, test, method, has_load):
     "Half-width of each test row's interval from calibration rows `cal` by `method`."
-    from alloy_vib.trained import calibrate, conformal_quantile, interval_half_width
+    from alloy_vib.calibration import calibrate, conformal_quantile, interval_half_width
 
     y, p = cal.y.to_numpy(), cal.pred.to_numpy()
     if method == 'abs':
