@@ -6,9 +6,9 @@
     rounded to the 0.005 grid). Timed: `alloy_vib.cli.continue_campaign` with those 5 real measurements as the results
     (read and checked, recorded, `update_model` on the enlarged table, 5 suggestions out of the 10,000 candidates, the
     folder rewritten whole). Goal: <= 30 s on 2 cores.
-(b) Update against retrain. The training part of outer fold 0 (composition groups, seed 0) is split into 3 inner
-    folds by composition (seed 1), as benchmarks/inner_folds.py does. In each inner fold, 5 training compositions
-    (seeded) play the round's new results: a base model is trained without them, then
+(b) Update against retrain. The training part of outer fold 0 (composition groups, seed 0; `--outer_fold`) is
+    split into 3 inner folds by composition (seed 1), as benchmarks/inner_folds.py does. In each inner fold, 5
+    training compositions (seeded) play the round's new results: a base model is trained without them, then
       - update: `alloy_vib.campaign.update_model(base, base rows + new rows)` (warm start, fine-tune, re-calibrate);
       - retrain: `train_vib(base rows + new rows)` from scratch, seeds 0, 1, 2;
     and each is scored on the inner fold's held-out compositions. Required: the update's held-out MAE within the
@@ -71,7 +71,7 @@ def round_time(data, kw: dict, n_candidates: int, seed: int, log) -> dict:
 
 
 def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, partial=lambda r: None,
-                      updates=({},)) -> dict:
+                      updates=({},), outer: int = 0) -> dict:
     """(b): update_model against full retrains on inner composition folds (see the module's docstring). Each entry of
     `updates` (keywords of update_model: {} its defaults, {'epochs': 38}, {'calib_folds': 3}) is one update of the same
     base model; the first is reported as 'update', the others as 'update_<k>=<v>' (they share the base models and
@@ -80,7 +80,7 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, parti
     from alloy_vib.campaign import update_model
     from alloy_vib.evaluate import cv_folds
     from alloy_vib.train import train_vib, group_folds
-    d = data.subset(cv_folds(data, 'group', 5, 0)[0][0])
+    d = data.subset(cv_folds(data, 'group', 5, 0)[outer][0])
     inner = group_folds(d.groups, 3, 1)[:n_inner]
     ups = {('update' if i == 0 else 'update_' + ','.join(f'{k}={v}' for k, v in u.items())): u
            for i, u in enumerate(updates)}
@@ -127,7 +127,8 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, parti
         return dict(update_kw=ups[k], update_within_seed_spread=bool(mae[k] <= max(re)),
                     update_s=t_up, speedup=t_re/t_up, speedup_at_least_3=bool(t_re/t_up >= 3), update_cpu_s=c_up,
                     cpu_speedup=c_re/c_up, cpu_speedup_at_least_3=bool(c_re/c_up >= 3))
-    return dict(protocol=f'outer fold 0 (group, seed 0) training part; {len(inner)} of 3 inner group folds (seed 1); '
+    return dict(protocol=f'outer fold {outer} (group, seed 0) training part; {len(inner)} of 3 inner group folds '
+                         f'(seed 1); '
                          f'5 new compositions per inner fold (seed {seed} + fold)', n_rows=len(d), folds=folds, mae=mae,
                 interval_90=interval,
                 retrain_mae_min=min(re), retrain_mae_max=max(re), retrain_mae_mean=float(np.mean(re)),
@@ -145,6 +146,7 @@ def main(argv=None):
     p.add_argument('--inner_folds', type=int, default=3, help='inner folds in (b), 1 to 3 (each costs 5 trainings)')
     p.add_argument('--updates', default='[{}]',
                    help="(b): JSON list of update_model keywords, one update of the same base each (default [{}])")
+    p.add_argument('--outer_fold', type=int, default=0, help='(b): the outer group fold (0-4) whose training part')
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: as set; 1 on a shared machine)')
     a = p.parse_args(argv)
     import torch
@@ -170,7 +172,8 @@ def main(argv=None):
         res['update_vs_retrain_partial'] = []
         def partial(r): res['update_vs_retrain_partial'].append(r); write_json(res, out)   # survives an interrupted run
         ups = json.loads(a.updates)
-        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log, partial, ups)
+        u = update_vs_retrain(data, kw, [0, 1, 2], 1 if a.smoke else a.inner_folds, a.seed, log, partial, ups,
+                              a.outer_fold)
         res['update_vs_retrain'] = u
         log(f"(b) held-out MAE: update {u['mae']['update']:.1f}; retrains (seeds 0-2) {u['retrain_mae_min']:.1f}–"
             f"{u['retrain_mae_max']:.1f} (within: {u['update_within_seed_spread']}); "
