@@ -19,7 +19,7 @@ from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_
 # %% auto #0
 __all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'INCUMBENTS', 'SUGGESTION_COLUMNS', 'predictive_sd', 'p_reach', 'expected_improvement',
            'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask', 'latent_candidates', 'candidate_spacing',
-           'select_batch', 'suggestion_message', 'suggestion_table', 'suggest', 'update_model']
+           'select_batch', 'odds_clause', 'suggestion_message', 'suggestion_table', 'suggest', 'update_model']
 
 # %% ../nbs/09_campaign.ipynb #9bdc6178
 def predictive_sd(model: HardnessModel, pred: pd.DataFrame) -> np.ndarray:
@@ -224,21 +224,39 @@ def _acquisition_inputs(model, measured, pred: pd.DataFrame, sd, spread: str, in
 SUGGESTION_COLUMNS = ['rank', 'formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'acquisition', 'in_domain',
                       'distance', 'load_gap', 'nearest_formula', 'nearest_hv', 'nearest_load', 'source']
 
+# %% ../nbs/09_campaign.ipynb #d8154044
+def odds_clause(res: pd.DataFrame, target: float, unit: str = 'HV') -> str:
+    "What a batch's summary says about its odds of `target`: plainly poor only where the calibration checked them."
+    cal = res['calibrated'].to_numpy(bool) if 'calibrated' in res else np.zeros(len(res), bool)
+    at = lambda b: '' if pd.isna(b.get('load', np.nan)) else f" at {b['load']:g} N"
+    best = lambda r: r.loc[r.p_target.idxmax()]
+    parts = []
+    if cal.any():
+        b = best(res[cal]); some = '' if cal.all() else ' with checked odds'
+        if b.p_target < FAIR_CHANCE:
+            parts.append(f"no suggestion{some} has a fair chance of {target:g} {unit}: the best, {b.formula}{at(b)}, "
+                         f"has P(≥ {target:g}) = {b.p_target:.3f} (predicted {b.hv_pred:.0f}, interval "
+                         f"{b.hv_lo:.0f}–{b.hv_hi:.0f})")
+        else:
+            parts.append(f"best odds of {target:g} {unit}: {b.formula}{at(b)}, P = {b.p_target:.2f} "
+                         f"(predicted {b.hv_pred:.0f})")
+    if not cal.all():
+        b = best(res[~cal])
+        parts.append(f"the odds of {(~cal).sum()} of {len(res)} are not checked (beyond the range the calibration "
+                     f"saw; their interval spans the training hardness): the best, {b.formula}{at(b)}, has "
+                     f"P(≥ {target:g}) = {b.p_target:.3f} by the calibration's spread (predicted {b.hv_pred:.0f}, "
+                     f"interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
+    return '; '.join(parts)
+
 # %% ../nbs/09_campaign.ipynb #e9e960d5
 def suggestion_message(res: pd.DataFrame, attrs: dict, unit: str = 'HV') -> str:
-    "One line on the batch: how many, and the odds of the target (plainly, when no suggestion has a fair chance)."
+    "One line on the batch: how many, and its odds of the target (`odds_clause`)."
     if not len(res): return f"no eligible candidates ({attrs['n_candidates']} scored, all excluded by the constraints)"
     t = attrs['target']; short = f" (asked for {attrs['n_requested']})" if len(res) < attrs['n_requested'] else ''
     head = f"{len(res)} suggestions{short} by {attrs['acquisition']} from {attrs['n_eligible']} eligible candidates"
     if t is None:
         return head + f"; best measured {attrs['best_measured']:.0f} {unit}, best predicted {res.hv_pred.max():.0f}"
-    b = res.loc[res.p_target.idxmax()]
-    at = '' if pd.isna(b.get('load', np.nan)) else f" at {b['load']:g} N"
-    if b.p_target < FAIR_CHANCE:
-        return (head + f"; no suggestion has a fair chance of {t:g} {unit}: the best, {b.formula}{at}, has "
-                f"P(≥ {t:g}) = "
-                f"{b.p_target:.3f} (predicted {b.hv_pred:.0f}, interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
-    return head + f"; best odds of {t:g} {unit}: {b.formula}{at}, P = {b.p_target:.2f} (predicted {b.hv_pred:.0f})"
+    return head + '; ' + odds_clause(res, t, unit)
 
 # %% ../nbs/09_campaign.ipynb #e4fc96ee
 def suggestion_table(model, measured, X, L, pred, sd, sel, vals, src, target, attrs) -> pd.DataFrame:

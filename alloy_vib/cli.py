@@ -438,19 +438,14 @@ def record_results(state: dict, results: AlloyData, elements) -> tuple[dict, lis
 
 # %% ../nbs/12_cli.ipynb #sgc016
 def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str = 'HV') -> str:
-    "One line on round `k`'s suggestions `sug`: the best odds of reaching `target`, said plainly when they are poor."
-    from alloy_vib.campaign import FAIR_CHANCE
+    "One line on round `k`'s suggestions `sug` and their odds of `target` (`campaign.odds_clause`)."
+    from alloy_vib.campaign import odds_clause
     at = '' if load is None else f" at {load:g} N"
     if not len(sug): return f"round {k}: no suggestion: {sug.attrs.get('message') or 'every candidate was excluded'}"
-    b = sug.loc[sug.p_target.idxmax()]
-    n_in = int(sug.in_domain.sum())
-    line = (f"round {k}: {len(sug)} suggestions for {target:g} {unit}{at} ({n_in} in the domain); best p_target "
-            f"{b.p_target:.2f}: {b.formula}, predicted {b.hv_pred:.0f} {unit} (interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
-    if b.p_target < FAIR_CHANCE:
-        line += (f"; no candidate has a fair chance of reaching {target:g} {unit}{at} "
-                 f"(best p_target {b.p_target:.3f} < {FAIR_CHANCE}): these are the most informative experiments, "
-                 f"not likely hits")
-    return line
+    odds = odds_clause(sug, target, unit)
+    poor = odds.startswith('no suggestion has a fair chance')    # every suggestion's odds checked, and all poor
+    return (f"round {k}: {len(sug)} suggestions for {target:g} {unit}{at} ({int(sug.in_domain.sum())} in the "
+            f"domain); {odds}" + ("; these are the most informative experiments, not likely hits" if poor else ''))
 
 # %% ../nbs/12_cli.ipynb #sgc019
 def plot_campaign(state: dict, measured: AlloyData|None = None, unit: str = 'HV'):
