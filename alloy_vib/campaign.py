@@ -17,9 +17,10 @@ from .design import (DesignSettings, allowed_mask, cluster_hard_latents, sample_
                               sparsify_round, nearest_training)
 
 # %% auto #0
-__all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'INCUMBENTS', 'SUGGESTION_COLUMNS', 'predictive_sd', 'p_reach', 'expected_improvement',
-           'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask', 'latent_candidates', 'candidate_spacing',
-           'select_batch', 'odds_clause', 'suggestion_message', 'suggestion_table', 'suggest', 'update_model']
+__all__ = ['ACQUISITIONS', 'FAIR_CHANCE', 'INCUMBENTS', 'SUGGESTION_COLUMNS', 'UPDATE_LR_SHARE', 'predictive_sd', 'p_reach',
+           'expected_improvement', 'acquisition_values', 'pool_inputs', 'parse_caps', 'design_mask',
+           'latent_candidates', 'candidate_spacing', 'select_batch', 'odds_clause', 'suggestion_message',
+           'suggestion_table', 'suggest', 'update_model']
 
 # %% ../nbs/09_campaign.ipynb #9bdc6178
 def predictive_sd(model: HardnessModel, pred: pd.DataFrame) -> np.ndarray:
@@ -224,7 +225,7 @@ def _acquisition_inputs(model, measured, pred: pd.DataFrame, sd, spread: str, in
 SUGGESTION_COLUMNS = ['rank', 'formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p_target', 'acquisition', 'in_domain',
                       'distance', 'load_gap', 'nearest_formula', 'nearest_hv', 'nearest_load', 'source']
 
-# %% ../nbs/09_campaign.ipynb #d8154044
+# %% ../nbs/09_campaign.ipynb #7d079a0b
 def odds_clause(res: pd.DataFrame, target: float, unit: str = 'HV') -> str:
     "What a batch's summary says about its odds of `target`: plainly poor only where the calibration checked them."
     cal = res['calibrated'].to_numpy(bool) if 'calibrated' in res else np.zeros(len(res), bool)
@@ -331,12 +332,14 @@ def _in_vocabulary(model: HardnessModel, data: AlloyData) -> AlloyData:
     if list(data.elements) == list(model.elements): return data
     return replace(data, elements=list(model.elements), X=model.fractions(data))
 
+UPDATE_LR_SHARE = 0.25   # the update's peak learning rate, as a share of the first training's
+
 def update_model(model: HardnessModel,          # the current model
                  data: AlloyData,               # the enlarged table: everything measured so far
                  epochs: int|None = None,       # fine-tuning epochs (default: a third of the first training's, ≥ 10)
                  seed: int = 0,                 # seed of the folds, the calibration networks and the batches
                  threads: int|None = None,      # torch intra-op threads while training
-                 **kw) -> HardnessModel:        # `TrainSettings` fields overriding the model's (lr=…, n_models=…)
+                 **kw) -> HardnessModel:        # `TrainSettings` fields overriding these (lr=…, n_models=…)
     "Fine-tune `model` on `data` from its own weights (a warm start) and re-calibrate (fresh cross-fitted networks)."
     from alloy_vib.train import TrainSettings, train_vib     # fastai is imported only to train
     if data.has_load != model.has_load:
@@ -344,12 +347,15 @@ def update_model(model: HardnessModel,          # the current model
                          f"{'without' if not model.has_load else 'with'} them")
     names = {f.name for f in fields(TrainSettings)}
     hp = {k: v for k, v in (model.meta.get('hyperparameters') or {}).items() if k in names}
-    base = model.meta.get('update', {}).get('base_epochs', hp.get('epochs', TrainSettings.epochs))   # 1st training's
+    first = model.meta.get('update', {})                                  # the first training's, once updated
+    base = first.get('base_epochs', hp.get('epochs', TrainSettings.epochs))
+    base_lr = first.get('base_lr', hp.get('lr', TrainSettings.lr))
     if epochs is None: epochs = max(10, round(base/3))
-    s = TrainSettings(**{**hp, 'epochs': epochs, **kw})
+    s = TrainSettings(**{**hp, 'epochs': epochs, 'lr': base_lr*UPDATE_LR_SHARE, 'warmup_epochs': 0, **kw})
     shape = {k: v for k, v in model.net.cfg.__dict__.items() if k not in ('n_elements', 'has_load')}
     t0 = time.perf_counter()
     new = train_vib(_in_vocabulary(model, data), seed=seed, threads=threads, settings=s, init=model, **shape)
-    new.meta['update'] = dict(warm_start=True, epochs=int(epochs), base_epochs=int(base), to_rows=len(data),
+    new.meta['update'] = dict(warm_start=True, epochs=int(epochs), base_epochs=int(base), base_lr=float(base_lr),
+                              lr=float(s.lr), warmup_epochs=int(s.warmup_epochs), to_rows=len(data),
                               from_rows=int(model.meta.get('n_rows', 0)), time_s=time.perf_counter() - t0)
     return new

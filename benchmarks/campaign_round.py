@@ -82,7 +82,7 @@ def update_vs_retrain(data, kw: dict, seeds, n_inner: int, seed: int, log, parti
     from alloy_vib.train import train_vib, group_folds
     d = data.subset(cv_folds(data, 'group', 5, 0)[outer][0])
     inner = group_folds(d.groups, 3, 1)[:n_inner]
-    ups = {('update' if i == 0 else 'update_' + ','.join(f'{k}={v}' for k, v in u.items())): u
+    ups = {('update' if i == 0 else 'update_' + (','.join(f'{k}={v}' for k, v in u.items()) or 'default')): u
            for i, u in enumerate(updates)}
     pred = {**{k: np.full(len(d), np.nan) for k in ups}, **{f'retrain_{s}': np.full(len(d), np.nan) for s in seeds}}
     lo, hi = ({k: np.full(len(d), np.nan) for k in pred} for _ in range(2))
