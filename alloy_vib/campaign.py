@@ -243,10 +243,10 @@ def odds_clause(res: pd.DataFrame, target: float, unit: str = 'HV') -> str:
                          f"(predicted {b.hv_pred:.0f})")
     if not cal.all():
         b = best(res[~cal])
-        parts.append(f"the odds of {(~cal).sum()} of {len(res)} are not checked (beyond the range the calibration "
-                     f"saw; their interval spans the training hardness): the best, {b.formula}{at(b)}, has "
-                     f"P(≥ {target:g}) = {b.p_target:.3f} by the calibration's spread (predicted {b.hv_pred:.0f}, "
-                     f"interval {b.hv_lo:.0f}–{b.hv_hi:.0f})")
+        iv = f", interval {b.hv_lo:.0f}–{b.hv_hi:.0f}" if np.isfinite([b.hv_lo, b.hv_hi]).all() else ', no interval'
+        parts.append(f"the odds of {(~cal).sum()} of {len(res)} are not checked (no calibration covers them): "
+                     f"the best, {b.formula}{at(b)}, has P(≥ {target:g}) = {b.p_target:.3f} if the model's spread "
+                     f"holds there (predicted {b.hv_pred:.0f}{iv})")
     return '; '.join(parts)
 
 # %% ../nbs/09_campaign.ipynb #e9e960d5
