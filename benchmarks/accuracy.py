@@ -110,7 +110,8 @@ def main(argv=None):
         help='JSON object of train_vib keywords that replace the evaluated setting, e.g. \'{"hidden": 64}\'',
     )
     a = p.parse_args(argv)
-    from alloy_vib.evaluate import cross_validate, write_json
+    from alloy_vib.evaluate import cross_validate
+    from alloy_vib.core import write_json
 
     folds = a.folds or (2 if a.smoke else 5)
     element_folds = a.element_folds or (2 if a.smoke else 10)

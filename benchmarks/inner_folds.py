@@ -33,7 +33,8 @@ def main(argv=None):
     )
     p.add_argument('--threads', type=int, default=None, help='torch threads per training (default: as set)')
     a = p.parse_args(argv)
-    from alloy_vib.evaluate import cv_folds, split_groups, baseline_features, BASELINES, write_json
+    from alloy_vib.evaluate import cv_folds, split_groups, baseline_features, BASELINES
+    from alloy_vib.core import write_json
     from alloy_vib.train import train_vib, group_folds
 
     data = load_table(a.data, a.target, a.formula_col, a.load_col)

@@ -129,7 +129,7 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(1)
-    from alloy_vib.evaluate import write_json
+    from alloy_vib.core import write_json
 
     data = load_table(a.data, a.target, a.formula_col, a.load_col)
     res = dict(

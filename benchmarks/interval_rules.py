@@ -90,7 +90,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(HERE / 'results' / 'interval_rules.json'))
     add_data_args(p, default='mmg_hardness,mpea', many=True)  # the tables the results were made on
     a = p.parse_args(argv)
-    from alloy_vib.evaluate import write_json
+    from alloy_vib.core import write_json
 
     res, data = json.loads(Path(a.results).read_text()), tables_from_args(a)
     out = dict(

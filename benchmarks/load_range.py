@@ -88,7 +88,7 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=None, help='torch threads while training')
     a = p.parse_args(argv)
     from alloy_vib.data import load_hardness_data
-    from alloy_vib.evaluate import write_json
+    from alloy_vib.core import write_json
 
     data = load_hardness_data(a.data)
     settings = {

@@ -24,7 +24,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(HERE / 'results' / 'predict_network_size.json'))
     a = p.parse_args(argv)
     from alloy_vib.train import train_vib
-    from alloy_vib.evaluate import write_json
+    from alloy_vib.core import write_json
     import torch
 
     res = dict(

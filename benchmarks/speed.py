@@ -42,7 +42,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     import torch
     from alloy_vib.train import train_vib
-    from alloy_vib.evaluate import cross_validate, write_json
+    from alloy_vib.evaluate import cross_validate
+    from alloy_vib.core import write_json
 
     out = Path(a.out) if a.out else HERE / 'results' / ('speed_smoke.json' if a.smoke else 'speed.json')
     data = load_table(a.data, a.target, a.formula_col, a.load_col)

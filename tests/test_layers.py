@@ -77,3 +77,15 @@ def test_trained_model_does_not_load_fastai():
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert 'fastai' not in r.stdout, r.stdout
+
+
+def test_benchmark_imports_exist():
+    "Every `from alloy_vib.X import name` in benchmarks/ and tests/ names something X has (a move cannot strand one)."
+    import ast, importlib
+    missing = []
+    for f in sorted((ROOT / 'benchmarks').glob('*.py')) + sorted((ROOT / 'tests').glob('*.py')):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or '').startswith('alloy_vib'):
+                mod = importlib.import_module(node.module)
+                missing += [f"{f.name}: {node.module}.{a.name}" for a in node.names if not hasattr(mod, a.name)]
+    assert not missing, missing
