@@ -75,13 +75,13 @@ def make_pool(name: str, data_spec: str):
     raise SystemExit(f"discovery.py: --pool must be bulk or mpea, got {name!r}")
 
 
-def top_set(pool, frac: float) -> np.ndarray:
-    k = math.ceil(frac*len(pool))
+def hardest(pool, k: int = 3) -> np.ndarray:
+    "The pool's `k` hardest alloys (row indices, hardest first)."
     return np.argsort(-pool.y, kind='stable')[:k]
 
 
-def hardest(pool, k: int = 3) -> list:
-    return np.argsort(-pool.y, kind='stable')[:k].tolist()
+def top_set(pool, frac: float) -> np.ndarray:
+    return hardest(pool, math.ceil(frac*len(pool)))
 
 
 def initial(pool, seed: int, n: int, soft_quantile: float) -> np.ndarray:
@@ -159,12 +159,12 @@ def campaign(pool, strategy, seed, protocol, vib, et):
                 train_s=state.get('train_s'), best_found=float(pool.y[order].max()))
 
 
-def summarise(runs, budget, hardest=()):
+def summarise(runs, budget, hardest_rows=()):
     """Per strategy over the seeds: the issue's two figures, and two more on the very hardest alloys: the best hardness
-    measured (mean) and how many of the pool's `hardest` (its 3 hardest alloys) were measured (mean)."""
+    measured (mean) and how many of `hardest_rows` (the pool's 3 hardest alloys) were measured (mean)."""
     first = np.array([r['first_top'] for r in runs], float); share = np.array([r['share'] for r in runs])
     return dict(best_found_mean=float(np.mean([r['best_found'] for r in runs])),
-                hardest3_found_mean=float(np.mean([len(set(hardest) & set(r['order'])) for r in runs])),
+                hardest3_found_mean=float(np.mean([len(set(map(int, hardest_rows)) & set(r['order'])) for r in runs])),
                 first_top_median=float(np.median(first)), first_top_mean=float(first.mean()),
                 never_found=int((first > budget).sum()), share_mean=float(share.mean()), share_std=float(share.std()),
                 share_per_seed=share.tolist(), first_top_per_seed=first.astype(int).tolist(), n_seeds=len(runs),
@@ -228,12 +228,17 @@ def main(argv=None):
                   protocol=protocol, vib=vib, et=et, vib_ucb=VIB_UCB, seeds=seeds, smoke=a.smoke,
                   never_found_counts_as=protocol['budget'] + 1, pools=res, total_s=time.perf_counter() - t0,
                   n_jobs=a.n_jobs, platform=platform.platform(), cpu_count=os.cpu_count())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.name}.tmp{os.getpid()}')
-    tmp.write_text(json.dumps(report, indent=1, default=float)); os.replace(tmp, out)
+    write_report(report, out)
     print(table(report))
     print(f"wrote {out} in {report['total_s']:.0f} s")
     return report
+
+
+def write_report(report: dict, path: Path):
+    "Write `report` as JSON to `path` whole or not at all (a temporary file renamed into place)."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    tmp.write_text(json.dumps(report, indent=1, default=float)); os.replace(tmp, path)
 
 
 def resummarise(path: Path, data_spec: str):
@@ -243,8 +248,7 @@ def resummarise(path: Path, data_spec: str):
         pool = make_pool(name, data_spec)
         r['strategies'] = {s: summarise(runs, report['protocol']['budget'], hardest(pool))
                            for s, runs in r['runs'].items()}
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    tmp.write_text(json.dumps(report, indent=1, default=float)); os.replace(tmp, path)
+    write_report(report, path)
     print(table(report)); print(f"rewrote {path}")
     return report
 
