@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from joblib import Parallel, delayed
 from sklearn.ensemble import ExtraTreesRegressor
+from alloy_vib.core import write_json
 from alloy_vib.data import make_alloy_data
 from alloy_vib.train import train_vib
 from alloy_vib.campaign import suggest, update_model, candidate_spacing
@@ -228,17 +229,10 @@ def main(argv=None):
                   protocol=protocol, vib=vib, et=et, vib_ucb=VIB_UCB, seeds=seeds, smoke=a.smoke,
                   never_found_counts_as=protocol['budget'] + 1, pools=res, total_s=time.perf_counter() - t0,
                   n_jobs=a.n_jobs, platform=platform.platform(), cpu_count=os.cpu_count())
-    write_report(report, out)
+    write_json(report, out)
     print(table(report))
     print(f"wrote {out} in {report['total_s']:.0f} s")
     return report
-
-
-def write_report(report: dict, path: Path):
-    "Write `report` as JSON to `path` whole or not at all (a temporary file renamed into place)."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    tmp.write_text(json.dumps(report, indent=1, default=float)); os.replace(tmp, path)
 
 
 def resummarise(path: Path, data_spec: str):
@@ -248,7 +242,7 @@ def resummarise(path: Path, data_spec: str):
         pool = make_pool(name, data_spec)
         r['strategies'] = {s: summarise(runs, report['protocol']['budget'], hardest(pool))
                            for s, runs in r['runs'].items()}
-    write_report(report, path)
+    write_json(report, path)
     print(table(report)); print(f"rewrote {path}")
     return report
 
