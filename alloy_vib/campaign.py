@@ -226,8 +226,8 @@ SUGGESTION_COLUMNS = ['rank', 'formula', 'load', 'hv_pred', 'hv_lo', 'hv_hi', 'p
                       'distance', 'load_gap', 'nearest_formula', 'nearest_hv', 'nearest_load', 'source']
 
 # %% ../nbs/09_campaign.ipynb #7d079a0b
-def odds_clause(res: pd.DataFrame, target: float, unit: str = 'HV') -> str:
-    "What a batch's summary says about its odds of `target`: plainly poor only where the calibration checked them."
+def odds_clause(res: pd.DataFrame, target: float, unit: str = 'HV', when_poor: str = '') -> str:
+    "What a batch's summary says about its odds of `target`: plainly poor (then `when_poor`) only where checked."
     cal = res['calibrated'].to_numpy(bool) if 'calibrated' in res else np.zeros(len(res), bool)
     at = lambda b: '' if pd.isna(b.get('load', np.nan)) else f" at {b['load']:g} N"
     best = lambda r: r.loc[r.p_target.idxmax()]
@@ -237,7 +237,7 @@ def odds_clause(res: pd.DataFrame, target: float, unit: str = 'HV') -> str:
         if b.p_target < FAIR_CHANCE:
             parts.append(f"no suggestion{some} has a fair chance of {target:g} {unit}: the best, {b.formula}{at(b)}, "
                          f"has P(≥ {target:g}) = {b.p_target:.3f} (predicted {b.hv_pred:.0f}, interval "
-                         f"{b.hv_lo:.0f}–{b.hv_hi:.0f})")
+                         f"{b.hv_lo:.0f}–{b.hv_hi:.0f})" + (f"; {when_poor}" if when_poor and cal.all() else ''))
         else:
             parts.append(f"best odds of {target:g} {unit}: {b.formula}{at(b)}, P = {b.p_target:.2f} "
                          f"(predicted {b.hv_pred:.0f})")

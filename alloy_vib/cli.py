@@ -442,10 +442,9 @@ def round_summary(sug: pd.DataFrame, k: int, target: float, load=None, unit: str
     from alloy_vib.campaign import odds_clause
     at = '' if load is None else f" at {load:g} N"
     if not len(sug): return f"round {k}: no suggestion: {sug.attrs.get('message') or 'every candidate was excluded'}"
-    odds = odds_clause(sug, target, unit)
-    poor = odds.startswith('no suggestion has a fair chance')    # every suggestion's odds checked, and all poor
-    return (f"round {k}: {len(sug)} suggestions for {target:g} {unit}{at} ({int(sug.in_domain.sum())} in the "
-            f"domain); {odds}" + ("; these are the most informative experiments, not likely hits" if poor else ''))
+    odds = odds_clause(sug, target, unit, 'these are the most informative experiments, not likely hits')
+    n_in = int(sug.in_domain.sum())
+    return f"round {k}: {len(sug)} suggestions for {target:g} {unit}{at} ({n_in} in the domain); {odds}"
 
 # %% ../nbs/12_cli.ipynb #sgc019
 def plot_campaign(state: dict, measured: AlloyData|None = None, unit: str = 'HV'):
